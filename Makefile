@@ -1,0 +1,44 @@
+# Everything a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+FLASK := $(BIN)/flask --app wsgi
+
+.PHONY: install run test test-sqlite test-postgres lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python requirements.txt requirements-dev.txt
+	$(BIN)/pip install -q -r requirements.txt -r requirements-dev.txt
+	touch $@
+
+app/translations/zh_CN/LC_MESSAGES/messages.mo: app/translations/zh_CN/LC_MESSAGES/messages.po $(VENV)/.installed
+	$(BIN)/pybabel compile -q -d app/translations
+
+install: $(VENV)/.installed app/translations/zh_CN/LC_MESSAGES/messages.mo
+
+run: install
+	$(FLASK) db upgrade
+	$(FLASK) demo-data --if-empty
+	$(FLASK) demo-logins
+	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --access-logfile - wsgi:app
+
+test: install
+	$(BIN)/pytest -q
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+		echo "== again on PostgreSQL ($$TEST_DATABASE_URL)"; \
+		TEST_ON_POSTGRES=1 $(BIN)/pytest -q -m "not browser"; \
+	else echo "TEST_DATABASE_URL unset: PostgreSQL pass skipped"; fi
+
+lint: install
+	$(BIN)/ruff check app tests bench
+	$(BIN)/ruff format --check app tests bench
+
+bench: install
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,92 @@
+"""The JSON API (/api/v1): bearer tokens only, problem+json errors, OpenAPI described."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from flask import Blueprint, g, jsonify, request
+
+from app.errors import BadRequest, Forbidden, Unauthorized
+from app.services.accounts import user_for_token
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+PUBLIC = "public"
+ANY_USER = "user"
+ADMIN = "admin"
+DEALER = "dealer"
+
+
+def doc(
+    *,
+    summary: str,
+    role: str,
+    body=None,
+    query=None,
+    response=None,
+    status: int = 200,
+    errors: tuple[int, ...] = (),
+):
+    """Record what a view takes and returns (for OpenAPI) and enforce its role."""
+
+    def decorate(view: Callable):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            _authorize(role)
+            return view(*args, **kwargs)
+
+        wrapper.api_doc = {
+            "summary": summary,
+            "role": role,
+            "body": body,
+            "query": query,
+            "response": response,
+            "status": status,
+            "errors": errors,
+        }
+        return wrapper
+
+    return decorate
+
+
+def _authorize(role: str) -> None:
+    if role == PUBLIC:
+        return
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Send Authorization: Bearer <token>.", code="missing_token")
+    g.api_user, g.api_token = user_for_token(token.strip())
+    if role == ADMIN and not g.api_user.is_admin:
+        raise Forbidden("This endpoint is for HQ admins.", code="admin_only")
+    if role == DEALER and not g.api_user.is_dealer:
+        raise Forbidden("This endpoint is for dealer users.", code="dealer_only")
+
+
+def json_body() -> dict:
+    """The request's JSON object; raises BadRequest (400) when it is not one."""
+    data = request.get_json(silent=True, force=True) if request.data else {}
+    if data is None:
+        raise BadRequest("The body is not valid JSON.", code="invalid_json")
+    if not isinstance(data, dict):
+        raise BadRequest("The body must be a JSON object.", code="invalid_json")
+    return data
+
+
+def load(schema, *, partial: bool = False) -> dict:
+    """Validate the JSON body with a marshmallow schema (422 on invalid fields)."""
+    return schema.load(json_body(), partial=partial)
+
+
+def reply(schema, obj, status: int = 200):
+    """Dump obj with schema as a JSON response."""
+    response = jsonify(schema.dump(obj))
+    response.status_code = status
+    return response
+
+
+def register(app) -> None:
+    from app.api import admin, catalog, openapi, tokens  # noqa: F401  (routes)
+
+    app.register_blueprint(bp)

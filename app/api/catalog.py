@@ -1,0 +1,46 @@
+"""Dealer catalog endpoints (CONTRACT §4)."""
+
+from flask import g, request
+
+from app.api import DEALER, bp, doc, reply
+from app.api.schemas import CatalogItemSchema, CatalogPageSchema, CatalogQuerySchema
+from app.extensions import db
+from app.models import Category
+from app.services import catalog
+
+
+def _category_id(name: str) -> int | None:
+    if not name:
+        return None
+    return db.session.scalar(db.select(Category.id).where(Category.name == name)) or -1
+
+
+@bp.get("/catalog")
+@doc(
+    summary="Active products this dealer may order, with their prices and stock",
+    role=DEALER,
+    query=CatalogQuerySchema,
+    response=CatalogPageSchema,
+    errors=(401, 403, 422),
+)
+def list_catalog():
+    args = CatalogQuerySchema().load(request.args.to_dict())
+    page = catalog.browse(
+        g.api_user.dealer,
+        q=args["q"],
+        category_id=_category_id(args["category"]),
+        page=args["page"],
+        per_page=args["per_page"],
+    )
+    return reply(CatalogPageSchema(), page)
+
+
+@bp.get("/catalog/<sku>")
+@doc(
+    summary="One product as this dealer sees it",
+    role=DEALER,
+    response=CatalogItemSchema,
+    errors=(401, 403, 404),
+)
+def get_catalog_item(sku: str):
+    return reply(CatalogItemSchema(), catalog.item(g.api_user.dealer, sku))

@@ -1,0 +1,59 @@
+"""marshmallow fields for the API's edge: money strings, strict integers and booleans."""
+
+from marshmallow import ValidationError, fields
+
+from app.money import MoneyError, format_fen, parse_fen
+
+
+class Money(fields.Field):
+    """CNY as a string with 0–2 decimals in, exactly two out; int fen inside."""
+
+    def __init__(self, *, allow_negative: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.allow_negative = allow_negative
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else format_fen(value)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise ValidationError('Must be a string such as "12.50".')
+        try:
+            return parse_fen(value, allow_negative=self.allow_negative)
+        except MoneyError as err:
+            raise ValidationError(str(err)) from err
+
+
+class StrictInt(fields.Integer):
+    """A JSON integer; strings, floats and booleans are refused."""
+
+    def __init__(self, **kwargs):
+        super().__init__(strict=True, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool):
+            raise ValidationError("Not a valid integer.")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class StrictBool(fields.Boolean):
+    """JSON true or false only."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise ValidationError("Must be true or false.")
+        return value
+
+
+class Str(fields.String):
+    """A trimmed, non-empty string (unless allow_empty)."""
+
+    def __init__(self, *, allow_empty: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.allow_empty = allow_empty
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if not text and not self.allow_empty:
+            raise ValidationError("Must not be empty.")
+        return text

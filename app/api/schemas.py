@@ -1,0 +1,203 @@
+"""Shapes of the API's bodies. Rules live in services; these only check form."""
+
+from marshmallow import RAISE, Schema, fields, validate
+
+from app.api.fields import Money, Str, StrictBool, StrictInt
+
+CODE = validate.Regexp(
+    r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$", error="Use 1–32 letters, digits, _ . -"
+)
+SKU = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", error="Use 1–64 letters, digits, _ . -")
+USERNAME = validate.Regexp(r"^[A-Za-z0-9_.@-]{3,64}$", error="Use 3–64 letters, digits, _ . @ -")
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+# --- inputs -----------------------------------------------------------------
+
+
+class TokenCreateSchema(StrictSchema):
+    username = fields.String(required=True)
+    password = fields.String(required=True)
+
+
+class TierCreateSchema(StrictSchema):
+    code = Str(required=True, validate=CODE)
+    name = Str(required=True, validate=validate.Length(max=64))
+
+
+class DealerCreateSchema(StrictSchema):
+    code = Str(required=True, validate=CODE)
+    name = Str(required=True, validate=validate.Length(max=128))
+    tier = Str(required=True)
+    credit_limit = Money(load_default=0)
+    region = Str(allow_empty=True, load_default="", validate=validate.Length(max=64))
+
+
+class DealerUpdateSchema(StrictSchema):
+    name = Str(validate=validate.Length(max=128))
+    tier = Str()
+    credit_limit = Money()
+    active = StrictBool()
+    region = Str(allow_empty=True, validate=validate.Length(max=64))
+
+
+class DealerUserCreateSchema(StrictSchema):
+    username = Str(required=True, validate=USERNAME)
+    password = fields.String(required=True, validate=validate.Length(min=8, max=128))
+    name = Str(allow_empty=True, load_default="", validate=validate.Length(max=128))
+
+
+class ProductUpdateSchema(StrictSchema):
+    name = Str(validate=validate.Length(max=200))
+    unit = Str(validate=validate.Length(max=16))
+    spec = Str(allow_empty=True, validate=validate.Length(max=200))
+    list_price = Money()
+    category = Str(allow_empty=True, allow_none=True, validate=validate.Length(max=64))
+    min_order_qty = StrictInt(validate=validate.Range(min=1))
+    order_multiple = StrictInt(validate=validate.Range(min=1))
+    low_stock_threshold = StrictInt(validate=validate.Range(min=0))
+    active = StrictBool()
+    visible_tiers = fields.List(Str(), metadata={"description": "Tier codes; empty = all tiers"})
+
+
+class ProductCreateSchema(ProductUpdateSchema):
+    sku = Str(required=True, validate=SKU)
+    name = Str(required=True, validate=validate.Length(max=200))
+    unit = Str(required=True, validate=validate.Length(max=16))
+    list_price = Money(required=True)
+
+
+class PriceRowSchema(StrictSchema):
+    min_qty = StrictInt(required=True, validate=validate.Range(min=1))
+    price = Money(required=True)
+
+
+class PricesPutSchema(StrictSchema):
+    tiers = fields.Dict(
+        keys=fields.String(), values=fields.List(fields.Nested(PriceRowSchema)), load_default=dict
+    )
+    dealers = fields.Dict(
+        keys=fields.String(), values=fields.List(fields.Nested(PriceRowSchema)), load_default=dict
+    )
+
+
+class StockSetSchema(StrictSchema):
+    on_hand = StrictInt(required=True, validate=validate.Range(min=0))
+
+
+class SettingsSchema(StrictSchema):
+    show_exact_stock = StrictBool(metadata={"description": "Dealers see exact numbers, or badges"})
+
+
+class CatalogQuerySchema(StrictSchema):
+    q = fields.String(load_default="", validate=validate.Length(max=100))
+    category = fields.String(load_default="")
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+# --- outputs ----------------------------------------------------------------
+
+
+class TokenOutSchema(Schema):
+    token = fields.String()
+    expires_at = fields.AwareDateTime()
+
+
+class TierOutSchema(Schema):
+    code = fields.String()
+    name = fields.String()
+
+
+class DealerOutSchema(Schema):
+    code = fields.String()
+    name = fields.String()
+    region = fields.String()
+    tier = fields.Function(lambda d: d.tier.code)
+    credit_limit = Money()
+    active = fields.Boolean()
+
+
+class UserOutSchema(Schema):
+    username = fields.String()
+    name = fields.String()
+    role = fields.String()
+    dealer = fields.Function(lambda u: u.dealer.code if u.dealer else None)
+
+
+class ProductOutSchema(Schema):
+    """HQ's view of a product (never sent to dealers)."""
+
+    sku = fields.String()
+    name = fields.String()
+    unit = fields.String()
+    spec = fields.String()
+    category = fields.Function(lambda p: p.category.name if p.category else None)
+    list_price = Money()
+    min_order_qty = fields.Integer()
+    order_multiple = fields.Integer()
+    low_stock_threshold = fields.Integer()
+    active = fields.Boolean()
+    visible_tiers = fields.Function(lambda p: sorted(t.code for t in p.limited_to))
+
+
+class PriceRowOutSchema(Schema):
+    min_qty = fields.Integer()
+    price = Money()
+
+
+class PricesOutSchema(Schema):
+    sku = fields.String()
+    tiers = fields.Dict(keys=fields.String(), values=fields.List(fields.Nested(PriceRowOutSchema)))
+    dealers = fields.Dict(
+        keys=fields.String(), values=fields.List(fields.Nested(PriceRowOutSchema))
+    )
+
+
+class StockOutSchema(Schema):
+    on_hand = fields.Integer()
+    reserved = fields.Integer()
+    available = fields.Integer()
+
+
+class ItemStockSchema(Schema):
+    available = fields.Integer(allow_none=True)
+    status = fields.String()
+
+
+class CatalogItemSchema(Schema):
+    """ITEM of CONTRACT §4: a product as one dealer sees it."""
+
+    sku = fields.Function(lambda i: i.product.sku)
+    name = fields.Function(lambda i: i.product.name)
+    unit = fields.Function(lambda i: i.product.unit)
+    spec = fields.Function(lambda i: i.product.spec)
+    category = fields.Function(lambda i: i.product.category.name if i.product.category else None)
+    price = Money()
+    price_source = fields.Function(lambda i: i.table.source)
+    price_breaks = fields.Function(
+        lambda i: [
+            {"min_qty": b.min_qty, "price": Money()._serialize(b.price, None, None)}
+            for b in i.table.breaks
+        ]
+    )
+    min_order_qty = fields.Function(lambda i: i.product.min_order_qty)
+    order_multiple = fields.Function(lambda i: i.product.order_multiple)
+    stock = fields.Function(lambda i: {"available": i.shown_available, "status": i.status})
+
+
+class CatalogPageSchema(Schema):
+    items = fields.List(fields.Nested(CatalogItemSchema))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+
+
+class StockSnapshotSchema(Schema):
+    sku = fields.String()
+    available = fields.Integer(allow_none=True)
+    status = fields.String()

@@ -1,0 +1,76 @@
+"""Configuration read from the environment, with safe development defaults."""
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+
+def _instance_path() -> Path:
+    return Path(__file__).resolve().parent.parent / "instance"
+
+
+def _secret_key(instance: Path) -> str:
+    """The SECRET_KEY env var, else a key generated once and kept in instance/."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _database_url(instance: Path) -> str:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        # Heroku-style URLs name the old driver; we ship psycopg 3.
+        if url.startswith("postgres://"):
+            url = "postgresql+psycopg://" + url[len("postgres://") :]
+        elif url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://") :]
+        return url
+    instance.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{instance / 'dinghuo.sqlite3'}"
+
+
+class Config:
+    """Production-shaped defaults; every secret comes from the environment or instance/."""
+
+    def __init__(self) -> None:
+        instance = _instance_path()
+        self.SECRET_KEY = _secret_key(instance)
+        self.SQLALCHEMY_DATABASE_URI = _database_url(instance)
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        self.REDIS_URL = os.environ.get("REDIS_URL", "")
+        self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
+        self.RATELIMIT_HEADERS_ENABLED = True
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "") == "1"
+        self.REMEMBER_COOKIE_HTTPONLY = True
+        self.REMEMBER_COOKIE_SAMESITE = "Lax"
+        self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
+        self.REMEMBER_COOKIE_DURATION = timedelta(days=30)
+        self.PERMANENT_SESSION_LIFETIME = timedelta(days=30)
+        self.WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+        self.BABEL_DEFAULT_LOCALE = "zh_CN"
+        self.BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+        self.API_TOKEN_TTL = timedelta(days=30)
+        self.LOGIN_LIMITS_PER_IP = os.environ.get("LOGIN_LIMITS_PER_IP", "30/minute")
+        self.LOGIN_LIMITS_PER_ACCOUNT = os.environ.get("LOGIN_LIMITS_PER_ACCOUNT", "10/minute")
+        self.CATALOG_PAGE_SIZE = 20
+        self.JSON_SORT_KEYS = False
+
+
+class TestConfig(Config):
+    """Used by the test suite: a database URL is passed in, rate limits stay on but roomy."""
+
+    TESTING = True
+
+    def __init__(self, database_url: str) -> None:
+        super().__init__()
+        self.SQLALCHEMY_DATABASE_URI = database_url
+        self.TESTING = True
+        self.RATELIMIT_STORAGE_URI = "memory://"

@@ -1,0 +1,48 @@
+"""Unbound Flask extensions; create_app() binds them."""
+
+from flask import request
+from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
+from htmx_flask import Htmx
+from sqlalchemy import MetaData
+from sqlalchemy.orm import DeclarativeBase
+
+# Stable constraint names, so migrations can drop and alter them on every backend.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+login_manager = LoginManager()
+csrf = CSRFProtect()
+babel = Babel()
+htmx = Htmx()
+
+
+def _client_ip() -> str:
+    return get_remote_address() or "unknown"
+
+
+limiter = Limiter(key_func=_client_ip, default_limits=[])
+
+
+def login_account_key() -> str:
+    """Rate-limit key for one account, whatever IP the attempts come from."""
+    data = request.get_json(silent=True) if request.is_json else request.form
+    name = (data or {}).get("username") or ""
+    return "account:" + str(name).strip().lower()

@@ -1,0 +1,1 @@
+"""Business rules as plain functions; none of them knows about HTTP."""

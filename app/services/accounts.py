@@ -1,0 +1,176 @@
+"""Tiers, dealers, users, passwords and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+
+from app.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from app.extensions import db
+from app.models import ROLE_ADMIN, ROLE_DEALER, ApiToken, Dealer, Tier, User
+from app.models.types import utcnow
+
+_hasher = PasswordHasher()
+# Verified against when a username is unknown, so both paths take the same time.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of the password."""
+    return _hasher.hash(password)
+
+
+def check_password(user: User | None, password: str) -> bool:
+    """True when the password matches; constant-ish time when the user is missing."""
+    try:
+        return _hasher.verify(user.password_hash if user else _DUMMY_HASH, password) and bool(user)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _require_password(password: object) -> str:
+    if not isinstance(password, str) or len(password) < 8:
+        raise Invalid(errors={"password": ["Password must be at least 8 characters."]})
+    return password
+
+
+def authenticate(username: str, password: str) -> User:
+    """The user with these credentials; raises Unauthorized, or Forbidden when deactivated."""
+    user = db.session.scalar(select(User).where(User.username == (username or "").strip()))
+    if not check_password(user, password or ""):
+        raise Unauthorized("Wrong username or password.", code="invalid_credentials")
+    if not user.is_active:
+        raise Forbidden("This account or its dealer is deactivated.", code="account_inactive")
+    return user
+
+
+def tier_by_code(code: str) -> Tier:
+    """The tier with this code; raises Invalid (an unknown tier is bad input)."""
+    tier = db.session.scalar(select(Tier).where(Tier.code == code))
+    if tier is None:
+        raise Invalid(f"Unknown tier {code!r}.", errors={"tier": [f"Unknown tier {code!r}."]})
+    return tier
+
+
+def dealer_by_code(code: str) -> Dealer:
+    """The dealer with this code; raises NotFound."""
+    dealer = db.session.scalar(select(Dealer).where(Dealer.code == code))
+    if dealer is None:
+        raise NotFound(f"No dealer {code!r}.")
+    return dealer
+
+
+def create_tier(code: str, name: str) -> Tier:
+    """A new tier; raises Conflict on a duplicate code."""
+    if db.session.scalar(select(Tier.id).where(Tier.code == code)):
+        raise Conflict(f"Tier {code!r} already exists.", code="duplicate_tier")
+    tier = Tier(code=code, name=name)
+    db.session.add(tier)
+    db.session.commit()
+    return tier
+
+
+def create_dealer(
+    code: str, name: str, tier: str, credit_limit: int = 0, region: str = ""
+) -> Dealer:
+    """A new active dealer; raises Conflict on a duplicate code, Invalid on an unknown tier."""
+    if db.session.scalar(select(Dealer.id).where(Dealer.code == code)):
+        raise Conflict(f"Dealer {code!r} already exists.", code="duplicate_dealer")
+    dealer = Dealer(
+        code=code, name=name, tier=tier_by_code(tier), credit_limit=credit_limit, region=region
+    )
+    db.session.add(dealer)
+    db.session.commit()
+    return dealer
+
+
+def update_dealer(code: str, changes: dict) -> Dealer:
+    """Apply name/tier/credit_limit/active/region changes; raises NotFound or Invalid."""
+    dealer = dealer_by_code(code)
+    if "tier" in changes:
+        dealer.tier = tier_by_code(changes.pop("tier"))
+    for field in ("name", "credit_limit", "active", "region"):
+        if field in changes:
+            setattr(dealer, field, changes[field])
+    db.session.commit()
+    return dealer
+
+
+def create_dealer_user(dealer_code: str, username: str, password: str, name: str = "") -> User:
+    """A login for the dealer; raises NotFound, Conflict on a taken username, Invalid."""
+    dealer = dealer_by_code(dealer_code)
+    _require_password(password)
+    if db.session.scalar(select(User.id).where(User.username == username)):
+        raise Conflict(f"Username {username!r} is taken.", code="duplicate_username")
+    user = User(
+        username=username,
+        password_hash=hash_password(password),
+        name=name or username,
+        role=ROLE_DEALER,
+        dealer=dealer,
+    )
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def create_admin(username: str, password: str) -> tuple[User, bool]:
+    """An HQ admin with this password (an existing admin gets the new password)."""
+    _require_password(password)
+    user = db.session.scalar(select(User).where(User.username == username))
+    created = user is None
+    if created:
+        user = User(username=username, name=username, role=ROLE_ADMIN, password_hash="")
+        db.session.add(user)
+    elif not user.is_admin:
+        raise Conflict(f"{username!r} is a dealer user, not an admin.", code="duplicate_username")
+    user.password_hash = hash_password(password)
+    user.session_version = (user.session_version or 0) + (0 if created else 1)
+    db.session.commit()
+    return user, created
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(user: User, ttl: timedelta) -> tuple[str, datetime]:
+    """A new random bearer token; only its SHA-256 is stored."""
+    token = secrets.token_urlsafe(32)
+    expires_at = utcnow() + ttl
+    db.session.add(ApiToken(user=user, token_hash=_digest(token), expires_at=expires_at))
+    db.session.commit()
+    return token, expires_at
+
+
+def user_for_token(token: str) -> tuple[User, ApiToken]:
+    """The user behind a live token; raises Unauthorized or Forbidden (deactivated)."""
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
+    if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
+        raise Unauthorized("The token is missing, expired or revoked.", code="invalid_token")
+    if not row.user.is_active:
+        raise Forbidden("This account or its dealer is deactivated.", code="account_inactive")
+    return row.user, row
+
+
+def revoke_token(token_row: ApiToken) -> None:
+    """Revoke one token (idempotent)."""
+    if token_row.revoked_at is None:
+        token_row.revoked_at = utcnow()
+    db.session.commit()
+
+
+def load_session_user(session_id: str) -> User | None:
+    """The user for a Flask-Login id "<id>:<version>", or None when stale or deactivated."""
+    user_id, _, version = session_id.partition(":")
+    if not user_id.isdigit() or not version.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or user.session_version != int(version) or not user.is_active:
+        return None
+    return user

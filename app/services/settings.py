@@ -1,0 +1,34 @@
+"""Brand-wide settings HQ can change without a deploy."""
+
+from __future__ import annotations
+
+import json
+
+from app.extensions import db
+from app.models import Setting
+
+DEFAULTS = {"show_exact_stock": True}
+
+
+def get_setting(key: str):
+    """The stored value, or the default."""
+    row = db.session.get(Setting, key)
+    return json.loads(row.value) if row else DEFAULTS[key]
+
+
+def all_settings() -> dict:
+    """Every setting with defaults filled in."""
+    stored = {row.key: json.loads(row.value) for row in db.session.scalars(db.select(Setting))}
+    return {key: stored.get(key, default) for key, default in DEFAULTS.items()}
+
+
+def update_settings(changes: dict) -> dict:
+    """Store the given settings (keys must be known); returns all settings."""
+    for key, value in changes.items():
+        row = db.session.get(Setting, key)
+        if row is None:
+            db.session.add(Setting(key=key, value=json.dumps(value)))
+        else:
+            row.value = json.dumps(value)
+    db.session.commit()
+    return all_settings()

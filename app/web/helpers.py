@@ -1,0 +1,56 @@
+"""Template filters and globals shared by dealer and HQ pages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from importlib.metadata import version
+
+from flask import Flask, request
+from flask_babel import format_datetime, get_locale
+from flask_babel import lazy_gettext as _l
+
+from app.money import display_fen
+
+HTMX_VERSION = version("django-js-lib-htmx")
+
+STOCK_LABELS = {
+    "in_stock": _l("In stock"),
+    "low": _l("Low stock"),
+    "out_of_stock": _l("Out of stock"),
+}
+SOURCE_LABELS = {
+    "dealer": _l("Your contract price"),
+    "tier": _l("%(tier)s tier price"),
+    "list": _l("Standard price"),
+}
+
+
+def stock_label(status: str) -> str:
+    return str(STOCK_LABELS[status])
+
+
+def price_source_label(source: str, tier_name: str = "") -> str:
+    label = SOURCE_LABELS[source]
+    return str(label) % {"tier": tier_name} if source == "tier" else str(label)
+
+
+def local_time(value: datetime | None) -> str:
+    return format_datetime(value, "yyyy-MM-dd HH:mm") if value else ""
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.filters["yuan"] = display_fen
+    app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.globals.update(
+        stock_label=stock_label,
+        price_source_label=price_source_label,
+        htmx_version=HTMX_VERSION,
+        current_locale=lambda: str(get_locale()),
+        html_lang=lambda: "zh-CN" if str(get_locale()) == "zh_CN" else "en",
+    )
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    @app.context_processor
+    def _request_path():
+        return {"request_path": request.full_path.rstrip("?")}
