@@ -15,10 +15,10 @@ $(VENV)/.installed: $(BIN)/python requirements.txt requirements-dev.txt
 	$(BIN)/pip install -q -r requirements.txt -r requirements-dev.txt
 	touch $@
 
-app/translations/zh_CN/LC_MESSAGES/messages.mo: app/translations/zh_CN/LC_MESSAGES/messages.po $(VENV)/.installed
+app/translations/zh_Hans_CN/LC_MESSAGES/messages.mo: app/translations/zh_Hans_CN/LC_MESSAGES/messages.po $(VENV)/.installed
 	$(BIN)/pybabel compile -q -d app/translations
 
-install: $(VENV)/.installed app/translations/zh_CN/LC_MESSAGES/messages.mo
+install: $(VENV)/.installed app/translations/zh_Hans_CN/LC_MESSAGES/messages.mo
 
 run: install
 	$(FLASK) db upgrade

@@ -58,6 +58,9 @@ class Config:
         self.BABEL_DEFAULT_LOCALE = "zh_CN"
         self.BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
         self.API_TOKEN_TTL = timedelta(days=30)
+        # argon2id cost; the defaults are argon2-cffi's (RFC 9106 low-memory profile).
+        self.ARGON2_TIME_COST = int(os.environ.get("ARGON2_TIME_COST", "3"))
+        self.ARGON2_MEMORY_COST = int(os.environ.get("ARGON2_MEMORY_COST", str(64 * 1024)))
         self.LOGIN_LIMITS_PER_IP = os.environ.get("LOGIN_LIMITS_PER_IP", "30/minute")
         self.LOGIN_LIMITS_PER_ACCOUNT = os.environ.get("LOGIN_LIMITS_PER_ACCOUNT", "10/minute")
         self.CATALOG_PAGE_SIZE = 20
@@ -74,3 +77,6 @@ class TestConfig(Config):
         self.SQLALCHEMY_DATABASE_URI = database_url
         self.TESTING = True
         self.RATELIMIT_STORAGE_URI = "memory://"
+        # Cheap hashes keep the suite fast; the algorithm and code path are the same.
+        self.ARGON2_TIME_COST = 1
+        self.ARGON2_MEMORY_COST = 1024

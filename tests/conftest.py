@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextvars
 import os
 
 import pytest
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 
@@ -20,7 +22,9 @@ def pytest_collection_modifyitems(config, items):
     """PostgreSQL-only tests run in the PostgreSQL pass; browser tests in the SQLite pass."""
     for item in items:
         if "postgres" in item.keywords and not ON_POSTGRES:
-            item.add_marker(pytest.mark.skip(reason="runs in the PostgreSQL pass (TEST_DATABASE_URL)"))
+            item.add_marker(
+                pytest.mark.skip(reason="runs in the PostgreSQL pass (TEST_DATABASE_URL)")
+            )
 
 
 def _postgres_url() -> str:
@@ -49,9 +53,21 @@ def database_url(tmp_path_factory) -> str:
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
 
 
+class IsolatedClient(FlaskClient):
+    """Runs each request in an empty context, as a server would.
+
+    Without this, Flask reuses the test's own app context for the request, so `g`,
+    the Babel locale and the database session would leak between test and request.
+    """
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def app(database_url):
     app = create_app(TestConfig(database_url))
+    app.test_client_class = IsolatedClient
     with app.app_context():
         upgrade()
     return app

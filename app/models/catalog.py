@@ -2,8 +2,20 @@
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Index, Integer, String, Table
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from app.extensions import db
 from app.models.accounts import Tier
@@ -15,6 +27,24 @@ product_tier_limits = Table(
     Column("product_id", ForeignKey("products.id", ondelete="CASCADE"), primary_key=True),
     Column("tier_id", ForeignKey("tiers.id", ondelete="CASCADE"), primary_key=True, index=True),
 )
+
+
+def name_grams(text: str) -> list[str]:
+    """Every character and every pair of neighbouring characters, lower-cased.
+
+    Chinese search terms are often two characters (牛奶, 啤酒), too short for trigram
+    indexes; a GIN index over these grams serves them, and ASCII words too.
+    """
+    text = "".join(text.lower().split())
+    return sorted(set(text) | {text[i : i + 2] for i in range(len(text) - 1)})
+
+
+def query_grams(term: str) -> list[str]:
+    """The grams every name containing `term` must have."""
+    term = "".join(term.lower().split())
+    if len(term) < 2:
+        return [term] if term else []
+    return sorted({term[i : i + 2] for i in range(len(term) - 1)})
 
 
 class Category(db.Model):
@@ -33,17 +63,13 @@ class Product(db.Model):
         CheckConstraint("order_multiple >= 1", name="order_multiple_positive"),
         CheckConstraint("low_stock_threshold >= 0", name="low_stock_threshold_nonneg"),
         Index("ix_products_active_category", "active", "category_id", "sku"),
-        # Search: SKU prefix (LIKE 'AB%') and name substring (ILIKE '%奶%') use these on
-        # PostgreSQL; the migration creates the pg_trgm extension first.
+        # Search on PostgreSQL: SKU prefix (LIKE 'AB%') and name substring via name grams.
         Index(
             "ix_products_sku_pattern", "sku", postgresql_ops={"sku": "varchar_pattern_ops"}
         ).ddl_if(dialect="postgresql"),
-        Index(
-            "ix_products_name_trgm",
-            "name",
-            postgresql_using="gin",
-            postgresql_ops={"name": "gin_trgm_ops"},
-        ).ddl_if(dialect="postgresql"),
+        Index("ix_products_search_grams", "search_grams", postgresql_using="gin").ddl_if(
+            dialect="postgresql"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -57,6 +83,9 @@ class Product(db.Model):
     order_multiple: Mapped[int] = mapped_column(Integer, default=1)
     low_stock_threshold: Mapped[int] = mapped_column(Integer, default=10)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    search_grams: Mapped[list[str]] = mapped_column(
+        ARRAY(Text).with_variant(JSON(), "sqlite"), default=list
+    )
     # True when product_tier_limits lists the only tiers that may see it.
     tier_restricted: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -64,3 +93,8 @@ class Product(db.Model):
 
     category: Mapped[Category | None] = relationship(lazy="joined")
     limited_to: Mapped[list[Tier]] = relationship(secondary=product_tier_limits, lazy="select")
+
+    @validates("name")
+    def _keep_grams(self, _key: str, name: str) -> str:
+        self.search_grams = name_grams(name)
+        return name

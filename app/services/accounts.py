@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
 from sqlalchemy import select
 
 from app.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
@@ -15,20 +17,29 @@ from app.extensions import db
 from app.models import ROLE_ADMIN, ROLE_DEALER, ApiToken, Dealer, Tier, User
 from app.models.types import utcnow
 
-_hasher = PasswordHasher()
-# Verified against when a username is unknown, so both paths take the same time.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+@cache
+def _hasher_for(time_cost: int, memory_cost: int) -> tuple[PasswordHasher, str]:
+    hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost)
+    # Verified against when a username is unknown, so both paths take the same time.
+    return hasher, hasher.hash("not-a-real-password")
+
+
+def _hasher() -> tuple[PasswordHasher, str]:
+    config = current_app.config
+    return _hasher_for(config["ARGON2_TIME_COST"], config["ARGON2_MEMORY_COST"])
 
 
 def hash_password(password: str) -> str:
-    """An argon2id hash of the password."""
-    return _hasher.hash(password)
+    """An argon2id hash of the password (cost from ARGON2_TIME_COST / ARGON2_MEMORY_COST)."""
+    return _hasher()[0].hash(password)
 
 
 def check_password(user: User | None, password: str) -> bool:
-    """True when the password matches; constant-ish time when the user is missing."""
+    """True when the password matches; the same work is done when the user is missing."""
+    hasher, dummy = _hasher()
     try:
-        return _hasher.verify(user.password_hash if user else _DUMMY_HASH, password) and bool(user)
+        return hasher.verify(user.password_hash if user else dummy, password) and bool(user)
     except (VerificationError, InvalidHashError):
         return False
 

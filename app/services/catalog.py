@@ -9,7 +9,7 @@ from sqlalchemy import and_, exists, func, literal, or_, select
 from app.errors import NotFound
 from app.extensions import db
 from app.models import Category, Dealer, DealerPrice, Product, StockLevel, TierPrice
-from app.models.catalog import product_tier_limits
+from app.models.catalog import product_tier_limits, query_grams
 from app.services.pricing import PriceBreak, PriceTable, resolve_table
 from app.services.settings import get_setting
 
@@ -77,10 +77,14 @@ def _escape_like(text: str) -> str:
 def search_condition(q: str):
     """SKU prefix or name substring; both served by indexes on PostgreSQL."""
     term = _escape_like(q.strip())
+    in_name = Product.name.ilike("%" + term + "%", escape="\\")
+    if db.session.get_bind().dialect.name == "postgresql":
+        # The gram index finds candidates; ILIKE then checks the exact substring.
+        in_name = and_(Product.search_grams.contains(query_grams(q)), in_name)
     return or_(
         Product.sku.like(term + "%", escape="\\"),
         Product.sku.like(term.upper() + "%", escape="\\"),
-        Product.name.ilike("%" + term + "%", escape="\\"),
+        in_name,
     )
 
 

@@ -45,8 +45,8 @@ def register(app: Flask) -> None:
         stock_label=stock_label,
         price_source_label=price_source_label,
         htmx_version=HTMX_VERSION,
-        current_locale=lambda: str(get_locale()),
-        html_lang=lambda: "zh-CN" if str(get_locale()) == "zh_CN" else "en",
+        is_chinese=lambda: get_locale().language == "zh",
+        html_lang=lambda: "zh-CN" if get_locale().language == "zh" else "en",
     )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

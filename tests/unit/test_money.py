@@ -45,7 +45,9 @@ def test_display_groups_thousands_with_a_yuan_sign():
     assert display_fen(-99) == "-¥0.99"
 
 
-@pytest.mark.parametrize(("fen", "rate", "result"), [(150, "0.03", 5), (149, "0.03", 4), (50, "0.01", 1)])
+@pytest.mark.parametrize(
+    ("fen", "rate", "result"), [(150, "0.03", 5), (149, "0.03", 4), (50, "0.01", 1)]
+)
 def test_rates_round_half_up_to_the_fen(fen, rate, result):
     # 150 × 0.03 = 4.5 → 5; 149 × 0.03 = 4.47 → 4; 50 × 0.01 = 0.5 → 1
     assert apply_rate(fen, Decimal(rate)) == result

@@ -1,0 +1,128 @@
+"""Refresh translations: `python tools/i18n.py` extracts messages and updates the catalogs.
+
+zh_CN is the default language; its translations live in ZH below so a missing one is
+obvious in review. English needs no catalog (the source strings are English).
+"""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from babel.messages.pofile import read_po, write_po
+
+ROOT = Path(__file__).resolve().parent.parent
+PO = ROOT / "app/translations/zh_Hans_CN/LC_MESSAGES/messages.po"
+BIN = Path(sys.executable).parent
+
+ZH = {
+    "You do not have access to this page.": "您无权访问此页面。",
+    "This page does not exist.": "页面不存在。",
+    "Too many attempts. Please wait a minute and try again.": "尝试次数过多，请稍等一分钟再试。",
+    "Something went wrong on our side. Please try again.": "系统开小差了，请稍后重试。",
+    "Wrong username or password.": "用户名或密码错误。",
+    "This account has been deactivated. Please contact HQ.": "该账号已停用，请联系总部。",
+    "In stock": "有货",
+    "Low stock": "库存紧张",
+    "Out of stock": "缺货",
+    "Your contract price": "您的专属协议价",
+    "%(tier)s tier price": "%(tier)s经销商价",
+    "Standard price": "统一零售指导价",
+    "Dealer ordering": "经销商订货",
+    "Dinghuo": "订货通",
+    "Back to home": "返回首页",
+    "Log in": "登录",
+    "Order from your phone at your own price": "手机订货，专属价格一目了然",
+    "Username": "用户名",
+    "Password": "密码",
+    "HQ dashboard": "总部工作台",
+    "Log out": "退出登录",
+    "Active dealers": "在用经销商",
+    "Active products": "在售商品",
+    "Low or out of stock": "库存紧张/缺货",
+    "SKU": "商品编码",
+    "Product": "商品",
+    "Available": "可用库存",
+    "Nothing is running low.": "暂无库存紧张的商品。",
+    "Catalog, prices and stock": "商品、价格与库存",
+    "Manage them through the HQ API; the full admin pages come next.": "目前通过总部 API 管理；完整的管理页面即将上线。",
+    "API description (OpenAPI)": "API 文档（OpenAPI）",
+    "MOQ %(n)s%(unit)s": "起订%(n)s%(unit)s",
+    "in steps of %(n)s%(unit)s": "按%(n)s%(unit)s递增",
+    "No products match.": "没有找到相关商品。",
+    "Show all": "查看全部",
+    "Load more": "加载更多",
+    "Main": "主导航",
+    "Products": "商品",
+    "Cart": "购物车",
+    "Orders": "订单",
+    "Me": "我的",
+    "Search by name or SKU": "搜索商品名称或编码",
+    "Search": "搜索",
+    "Categories": "分类",
+    "All": "全部",
+    "Dealer code": "经销商编码",
+    "Tier": "等级",
+    "Region": "区域",
+    "Logged in as": "当前账号",
+    "Back": "返回",
+    "Price breaks": "阶梯价",
+    "Quantity": "数量",
+    "Unit price": "单价",
+    "Order %(n)s%(unit)s or more for %(price)s each": "订满%(n)s%(unit)s，单价降至%(price)s",
+    "Category": "分类",
+    "Unit": "单位",
+    "Minimum order": "起订量",
+    "Pack multiple": "订购倍数",
+    "Ordering opens soon. Browse the catalog to see your prices and stock.": "在线下单即将开放，先看看您的专属价格和库存吧。",
+    "Browse products": "去看商品",
+}
+
+
+def main() -> int:
+    pot = ROOT / "instance/messages.pot"
+    pot.parent.mkdir(exist_ok=True)
+    subprocess.run(
+        [
+            BIN / "pybabel",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "_l",
+            "-k",
+            "lazy_gettext",
+            "--ignore-dirs=.venv bench tests instance",
+            "--no-location",
+            "-o",
+            pot,
+            ".",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    with pot.open("rb") as f:
+        catalog = read_po(f, locale="zh_Hans_CN")
+    catalog.fuzzy = False  # pybabel compile skips a fuzzy catalog
+    catalog.project, catalog.version = "dinghuo", "1"
+    missing = []
+    for message in catalog:
+        if message.id:
+            message.string = ZH.get(message.id, "")
+            if not message.string:
+                missing.append(message.id)
+    PO.parent.mkdir(parents=True, exist_ok=True)
+    with PO.open("wb") as f:
+        write_po(f, catalog, width=100, omit_header=False)
+    subprocess.run(
+        [BIN / "pybabel", "compile", "-d", ROOT / "app/translations"],
+        check=True,
+        capture_output=True,
+    )
+    for msgid in missing:
+        print(f"missing zh_CN translation: {msgid!r}")
+    return 1 if missing else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
