@@ -16,7 +16,7 @@ $(VENV)/.installed: $(BIN)/python requirements.txt requirements-dev.txt
 	touch $@
 
 app/translations/zh_Hans_CN/LC_MESSAGES/messages.mo: app/translations/zh_Hans_CN/LC_MESSAGES/messages.po $(VENV)/.installed
-	$(BIN)/pybabel compile -q -d app/translations
+	$(BIN)/pybabel compile -d app/translations
 
 install: $(VENV)/.installed app/translations/zh_Hans_CN/LC_MESSAGES/messages.mo
 

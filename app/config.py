@@ -71,6 +71,7 @@ class TestConfig(Config):
     """Used by the test suite: a database URL is passed in, rate limits stay on but roomy."""
 
     TESTING = True
+    __test__ = False  # not a pytest test class
 
     def __init__(self, database_url: str) -> None:
         super().__init__()
