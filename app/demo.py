@@ -17,6 +17,7 @@ from app.models import (
     TierPrice,
     User,
 )
+from app.services import wallet
 from app.services.accounts import hash_password
 
 ADMIN_LOGIN = ("admin", "admin1234")
@@ -247,6 +248,8 @@ def load_demo_data() -> dict[str, int]:
             added["dealers"] += 1
     added["users"] = _add_users(dealers)
     db.session.flush()
+    for dealer in dealers.values():
+        wallet.ensure_accounts(dealer.id)
     added["products"] = _add_products(tiers, dealers)
     db.session.commit()
     return added

@@ -87,6 +87,6 @@ def reply(schema, obj, status: int = 200):
 
 
 def register(app) -> None:
-    from app.api import admin, catalog, openapi, tokens  # noqa: F401  (routes)
+    from app.api import admin, catalog, openapi, orders, tokens  # noqa: F401  (routes)
 
     app.register_blueprint(bp)

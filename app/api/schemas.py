@@ -3,6 +3,7 @@
 from marshmallow import RAISE, Schema, fields, validate
 
 from app.api.fields import Money, Str, StrictBool, StrictInt
+from app.money import format_fen
 
 CODE = validate.Regexp(
     r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$", error="Use 1–32 letters, digits, _ . -"
@@ -180,10 +181,7 @@ class CatalogItemSchema(Schema):
     price = Money()
     price_source = fields.Function(lambda i: i.table.source)
     price_breaks = fields.Function(
-        lambda i: [
-            {"min_qty": b.min_qty, "price": Money()._serialize(b.price, None, None)}
-            for b in i.table.breaks
-        ]
+        lambda i: [{"min_qty": b.min_qty, "price": format_fen(b.price)} for b in i.table.breaks]
     )
     min_order_qty = fields.Function(lambda i: i.product.min_order_qty)
     order_multiple = fields.Function(lambda i: i.product.order_multiple)
@@ -201,3 +199,136 @@ class StockSnapshotSchema(Schema):
     sku = fields.String()
     available = fields.Integer(allow_none=True)
     status = fields.String()
+
+
+# --- orders and wallet ------------------------------------------------------
+
+
+class OrderLineInSchema(StrictSchema):
+    sku = Str(required=True, validate=validate.Length(max=64))
+    qty = StrictInt(required=True, validate=validate.Range(min=1, max=1_000_000))
+
+
+class OrderCreateSchema(StrictSchema):
+    lines = fields.List(fields.Nested(OrderLineInSchema), required=True)
+    use_rebate = Money(load_default=0)
+    note = Str(allow_empty=True, load_default="", validate=validate.Length(max=500))
+
+
+class OrderListQuerySchema(StrictSchema):
+    status = fields.String(
+        load_default="",
+        validate=validate.OneOf(
+            [
+                "",
+                "submitted",
+                "approved",
+                "partially_shipped",
+                "shipped",
+                "delivered",
+                "cancelled",
+                "rejected",
+            ]
+        ),
+    )
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class RejectSchema(StrictSchema):
+    reason = Str(required=True, validate=validate.Length(max=500))
+
+
+class OrderLineOutSchema(Schema):
+    sku = fields.String()
+    name = fields.String()
+    qty = fields.Integer()
+    unit_price = Money()
+    amount = Money()
+
+
+class OrderEventOutSchema(Schema):
+    status = fields.String()
+    at = fields.AwareDateTime()
+    by = fields.Function(lambda e: e.by_name or None)
+    reason = fields.Function(lambda e: e.reason or None)
+
+
+class OrderOutSchema(Schema):
+    number = fields.String()
+    status = fields.String()
+    dealer = fields.Function(lambda o: o.dealer.code)
+    lines = fields.List(fields.Nested(OrderLineOutSchema))
+    goods_amount = Money()
+    rebate_amount = Money()
+    payable_amount = Money()
+    note = fields.String()
+    created_at = fields.AwareDateTime()
+
+
+class OrderDetailSchema(OrderOutSchema):
+    events = fields.List(fields.Nested(OrderEventOutSchema))
+    shipments = fields.Function(lambda o: [])
+
+
+class OrderPageSchema(Schema):
+    items = fields.List(fields.Nested(OrderOutSchema))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+
+
+class DepositSchema(StrictSchema):
+    amount = Money(required=True)
+    reference = Str(required=True, validate=validate.Length(max=100))
+
+
+class AdjustmentSchema(StrictSchema):
+    account = fields.String(required=True, validate=validate.OneOf(["funds", "rebate"]))
+    amount = Money(required=True, allow_negative=True)
+    memo = Str(required=True, validate=validate.Length(max=500))
+
+
+class RebatePolicySchema(StrictSchema):
+    rates = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    max_use_ratio = fields.String(required=True)
+
+
+class LedgerEntryOutSchema(Schema):
+    id = fields.Integer()
+    account = fields.String()
+    type = fields.String()
+    amount = Money()
+    balance_after = Money()
+    order_number = fields.Function(lambda e: e.order.number if e.order else None)
+    memo = fields.String()
+    created_at = fields.AwareDateTime()
+
+
+class LedgerPageSchema(Schema):
+    items = fields.List(fields.Nested(LedgerEntryOutSchema))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+
+
+class LedgerQuerySchema(StrictSchema):
+    account = fields.String(load_default="", validate=validate.OneOf(["", "funds", "rebate"]))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class WalletOutSchema(Schema):
+    funds = fields.Function(
+        lambda w: {
+            "balance": format_fen(w.funds_balance),
+            "credit_limit": format_fen(w.credit_limit),
+            "available": format_fen(w.available),
+        }
+    )
+    rebate = fields.Function(
+        lambda w: {
+            "balance": format_fen(w.rebate_balance),
+            "pending": format_fen(w.rebate_pending),
+        }
+    )

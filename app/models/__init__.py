@@ -2,14 +2,23 @@
 
 from app.models.accounts import ROLE_ADMIN, ROLE_DEALER, ApiToken, Dealer, Tier, User
 from app.models.catalog import Category, Product, product_tier_limits
+from app.models.orders import CartItem, IdempotencyKey, Order, OrderEvent, OrderLine
 from app.models.pricing import DealerPrice, TierPrice
 from app.models.settings import Setting
 from app.models.stock import StockLevel
+from app.models.wallet import LedgerEntry, WalletAccount
 
 __all__ = [
     "ROLE_ADMIN",
     "ROLE_DEALER",
     "ApiToken",
+    "CartItem",
+    "IdempotencyKey",
+    "LedgerEntry",
+    "Order",
+    "OrderEvent",
+    "OrderLine",
+    "WalletAccount",
     "Category",
     "Dealer",
     "DealerPrice",

@@ -14,8 +14,9 @@ from sqlalchemy import select
 
 from app.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from app.extensions import db
-from app.models import ROLE_ADMIN, ROLE_DEALER, ApiToken, Dealer, Tier, User
+from app.models import ROLE_ADMIN, ROLE_DEALER, ApiToken, Dealer, Tier, User, WalletAccount
 from app.models.types import utcnow
+from app.models.wallet import ACCOUNTS
 
 
 @cache
@@ -96,6 +97,8 @@ def create_dealer(
         code=code, name=name, tier=tier_by_code(tier), credit_limit=credit_limit, region=region
     )
     db.session.add(dealer)
+    db.session.flush()
+    db.session.add_all(WalletAccount(dealer_id=dealer.id, account=a, balance=0) for a in ACCOUNTS)
     db.session.commit()
     return dealer
 

@@ -92,7 +92,7 @@ def _available():
     return func.coalesce(StockLevel.on_hand - StockLevel.reserved, 0)
 
 
-def _tables_for(dealer: Dealer, products: list[Product]) -> dict[int, PriceTable]:
+def price_tables_for(dealer: Dealer, products: list[Product]) -> dict[int, PriceTable]:
     """One statement for the dealer and tier tables of every product on the page."""
     ids = [p.id for p in products]
     rows: dict[int, dict[str, list[PriceBreak]]] = {pid: {"d": [], "t": []} for pid in ids}
@@ -111,7 +111,7 @@ def _tables_for(dealer: Dealer, products: list[Product]) -> dict[int, PriceTable
 def _items(dealer: Dealer, rows) -> list[CatalogItem]:
     show_exact = bool(get_setting("show_exact_stock"))
     products = [product for product, _ in rows]
-    tables = _tables_for(dealer, products)
+    tables = price_tables_for(dealer, products)
     return [CatalogItem(p, tables[p.id], available, show_exact) for p, available in rows]
 
 

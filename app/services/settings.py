@@ -7,7 +7,11 @@ import json
 from app.extensions import db
 from app.models import Setting
 
-DEFAULTS = {"show_exact_stock": True}
+DEFAULTS = {
+    "show_exact_stock": True,
+    # Rates earned per tier on delivered orders, and the share of an order rebate may pay.
+    "rebate_policy": {"rates": {}, "max_use_ratio": "0"},
+}
 
 
 def get_setting(key: str):

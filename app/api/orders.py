@@ -1,0 +1,211 @@
+"""Dealer orders and wallet (CONTRACT §4) and HQ's order and wallet desk (§3)."""
+
+from flask import current_app, g, request
+
+from app.api import ADMIN, DEALER, bp, doc, json_body, reply
+from app.api.schemas import (
+    AdjustmentSchema,
+    DepositSchema,
+    LedgerEntryOutSchema,
+    LedgerPageSchema,
+    LedgerQuerySchema,
+    OrderCreateSchema,
+    OrderDetailSchema,
+    OrderListQuerySchema,
+    OrderPageSchema,
+    RebatePolicySchema,
+    RejectSchema,
+    WalletOutSchema,
+)
+from app.extensions import db
+from app.models import Order
+from app.services import idempotency, orders, rebates, wallet
+from app.services.orders import LineRequest
+
+ORDER_ERRORS = (400, 401, 403, 404, 409, 422)
+
+
+def _replayed(replay: idempotency.Replay):
+    if replay.body is not None:
+        response = current_app.response_class(
+            replay.body, status=replay.status, mimetype="application/json"
+        )
+    else:  # the order was made but its answer never stored: render it now
+        response = reply(OrderDetailSchema(), db.session.get(Order, replay.order_id), 201)
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+@bp.post("/orders")
+@doc(
+    summary="Place an order (honours Idempotency-Key)",
+    role=DEALER,
+    body=OrderCreateSchema,
+    response=OrderDetailSchema,
+    status=201,
+    errors=ORDER_ERRORS,
+)
+def create_order():
+    payload = json_body()
+    data = OrderCreateSchema().load(payload)
+    lines = [LineRequest(line["sku"], line["qty"]) for line in data["lines"]]
+    place = dict(use_rebate=data["use_rebate"], note=data["note"])
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return reply(OrderDetailSchema(), orders.place_order(g.api_user, lines, **place), 201)
+    print_ = idempotency.fingerprint("POST", "/api/v1/orders", payload)
+    claimed = idempotency.claim(g.api_user.id, key, print_)
+    if isinstance(claimed, idempotency.Replay):
+        return _replayed(claimed)
+    try:
+        order = orders.place_order(g.api_user, lines, idempotency_key_id=claimed.id, **place)
+    except Exception:
+        idempotency.release(claimed.id)
+        raise
+    response = reply(OrderDetailSchema(), order, 201)
+    idempotency.complete(claimed.id, 201, response.get_data(as_text=True))
+    return response
+
+
+@bp.get("/orders")
+@doc(
+    summary="This dealer's orders, newest first",
+    role=DEALER,
+    query=OrderListQuerySchema,
+    response=OrderPageSchema,
+    errors=(401, 403, 422),
+)
+def list_orders():
+    args = OrderListQuerySchema().load(request.args.to_dict())
+    statuses = (args["status"],) if args["status"] else ()
+    items, total = orders.dealer_orders(g.api_user.dealer, statuses, args["page"], args["per_page"])
+    page = {"items": items, "page": args["page"], "per_page": args["per_page"], "total": total}
+    return reply(OrderPageSchema(), page)
+
+
+@bp.get("/orders/<number>")
+@doc(
+    summary="One order with its status timeline and shipments",
+    role=DEALER,
+    response=OrderDetailSchema,
+    errors=(401, 403, 404),
+)
+def get_order(number: str):
+    return reply(OrderDetailSchema(), orders.order_for_dealer(g.api_user.dealer, number))
+
+
+@bp.post("/orders/<number>/cancel")
+@doc(
+    summary="Cancel while still submitted; stock and money go back",
+    role=DEALER,
+    response=OrderDetailSchema,
+    errors=(401, 403, 404, 409),
+)
+def cancel_order(number: str):
+    return reply(OrderDetailSchema(), orders.cancel_order(g.api_user, number))
+
+
+@bp.get("/wallet")
+@doc(
+    summary="Funds, credit, available; rebate balance and pending",
+    role=DEALER,
+    response=WalletOutSchema,
+    errors=(401, 403),
+)
+def get_wallet():
+    return reply(WalletOutSchema(), wallet.summary(g.api_user.dealer))
+
+
+@bp.get("/wallet/entries")
+@doc(
+    summary="Ledger entries, newest first",
+    role=DEALER,
+    query=LedgerQuerySchema,
+    response=LedgerPageSchema,
+    errors=(401, 403, 422),
+)
+def list_wallet_entries():
+    args = LedgerQuerySchema().load(request.args.to_dict())
+    items, total = wallet.entries(
+        g.api_user.dealer, args["account"] or None, args["page"], args["per_page"]
+    )
+    page = {"items": items, "page": args["page"], "per_page": args["per_page"], "total": total}
+    return reply(LedgerPageSchema(), page)
+
+
+@bp.post("/admin/orders/<number>/approve")
+@doc(
+    summary="Approve a submitted order",
+    role=ADMIN,
+    response=OrderDetailSchema,
+    errors=(401, 403, 404, 409),
+)
+def approve_order(number: str):
+    return reply(OrderDetailSchema(), orders.approve_order(g.api_user, number))
+
+
+@bp.post("/admin/orders/<number>/reject")
+@doc(
+    summary="Reject with a reason; releases stock, refunds funds and rebate",
+    role=ADMIN,
+    body=RejectSchema,
+    response=OrderDetailSchema,
+    errors=ORDER_ERRORS,
+)
+def reject_order(number: str):
+    reason = RejectSchema().load(json_body())["reason"]
+    return reply(OrderDetailSchema(), orders.reject_order(g.api_user, number, reason))
+
+
+@bp.get("/admin/orders/<number>")
+@doc(summary="Any order, for HQ", role=ADMIN, response=OrderDetailSchema, errors=(401, 403, 404))
+def admin_get_order(number: str):
+    return reply(OrderDetailSchema(), orders.order_for_admin(number))
+
+
+@bp.post("/admin/dealers/<code>/wallet/deposits")
+@doc(
+    summary="Record a bank transfer once per reference",
+    role=ADMIN,
+    body=DepositSchema,
+    response=LedgerEntryOutSchema,
+    status=201,
+    errors=ORDER_ERRORS,
+)
+def record_deposit(code: str):
+    data = DepositSchema().load(json_body())
+    entry, created = wallet.record_deposit(code, data["amount"], data["reference"], g.api_user)
+    return reply(LedgerEntryOutSchema(), entry, 201 if created else 200)
+
+
+@bp.post("/admin/dealers/<code>/wallet/adjustments")
+@doc(
+    summary="A signed correction to funds or rebate, with a memo",
+    role=ADMIN,
+    body=AdjustmentSchema,
+    response=LedgerEntryOutSchema,
+    status=201,
+    errors=ORDER_ERRORS,
+)
+def record_adjustment(code: str):
+    data = AdjustmentSchema().load(json_body())
+    entry = wallet.adjust(code, data["account"], data["amount"], data["memo"], g.api_user)
+    return reply(LedgerEntryOutSchema(), entry, 201)
+
+
+@bp.put("/admin/rebate-policy")
+@doc(
+    summary="Replace the rebate policy",
+    role=ADMIN,
+    body=RebatePolicySchema,
+    response=RebatePolicySchema,
+    errors=(400, 401, 403, 422),
+)
+def put_rebate_policy():
+    data = RebatePolicySchema().load(json_body())
+    policy = rebates.set_policy(data["rates"], data["max_use_ratio"])
+    out = {
+        "rates": {k: str(v) for k, v in policy.rates.items()},
+        "max_use_ratio": str(policy.max_use_ratio),
+    }
+    return reply(RebatePolicySchema(), out)
