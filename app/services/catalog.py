@@ -123,9 +123,12 @@ def browse(
     page: int = 1,
     per_page: int = 20,
     with_total: bool = True,
+    skus: list[str] | None = None,
 ) -> CatalogPage:
     """One page of the dealer's catalog, in a fixed small number of statements."""
     conditions = [visible_to(dealer)]
+    if skus is not None:
+        conditions.append(Product.sku.in_(skus))
     if q.strip():
         conditions.append(search_condition(q))
     if category_id:

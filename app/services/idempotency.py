@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -33,12 +34,24 @@ def fingerprint(method: str, path: str, payload: object) -> str:
     return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
 
 
-def claim(user_id: int, key: str, print_: str) -> IdempotencyKey | Replay:
+def claim(user_id: int, key: str, print_: str, *, wait: float = 0) -> IdempotencyKey | Replay:
     """Claim the key for this request, or say what an earlier identical request produced.
 
-    Raises Invalid idempotency_key_reused (another body), Conflict
+    With `wait`, a duplicate of a request still running waits up to that many seconds
+    for its answer. Raises Invalid idempotency_key_reused (another body), Conflict
     idempotency_request_in_progress (the first request is still running).
     """
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return _claim(user_id, key, print_)
+        except Conflict:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.1)
+
+
+def _claim(user_id: int, key: str, print_: str) -> IdempotencyKey | Replay:
     if not key or len(key) > 255:
         raise Invalid(errors={"Idempotency-Key": ["Must be 1–255 characters."]})
     now = datetime.now(UTC)
@@ -54,7 +67,7 @@ def claim(user_id: int, key: str, print_: str) -> IdempotencyKey | Replay:
         select(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
     )
     if existing is None:  # released between our insert and our read: try once more
-        return claim(user_id, key, print_)
+        return _claim(user_id, key, print_)
     return _answer_for(existing, print_, now)
 
 

@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import selectinload
 
 from app.errors import Conflict, Invalid, NotFound
 from app.extensions import db
 from app.models import (
+    CartItem,
     Dealer,
     IdempotencyKey,
     Order,
@@ -131,6 +132,7 @@ def place_order(
     use_rebate: int = 0,
     note: str = "",
     idempotency_key_id: int | None = None,
+    clear_cart: bool = False,
 ) -> Order:
     """Validate, reserve stock, debit funds and rebate, and create the order — or nothing.
 
@@ -187,6 +189,8 @@ def place_order(
             .where(IdempotencyKey.id == idempotency_key_id)
             .values(order_id=order.id)
         )
+    if clear_cart:
+        db.session.execute(delete(CartItem).where(CartItem.user_id == user.id))
     db.session.commit()
     return order
 
@@ -382,3 +386,11 @@ def review_queue(limit: int = 100) -> list[Order]:
             .limit(limit)
         )
     )
+
+
+def order_by_id(dealer: Dealer, order_id: int | None) -> Order:
+    """The dealer's order by id (for idempotent replays); raises NotFound."""
+    order = db.session.get(Order, order_id) if order_id else None
+    if order is None or order.dealer_id != dealer.id:
+        raise NotFound("No such order.")
+    return order

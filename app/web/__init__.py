@@ -13,4 +13,11 @@ def require_dealer():
         abort(403)
 
 
-from app.web import catalog, me  # noqa: E402,F401  (routes)
+@bp.context_processor
+def cart_badge():
+    from app.services.cart import count
+
+    return {"cart_count": lambda: count(current_user)}
+
+
+from app.web import cart, catalog, me, orders  # noqa: E402,F401  (routes)

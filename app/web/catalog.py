@@ -11,6 +11,7 @@ from flask_login import current_user
 
 from app.services import catalog as catalog_svc
 from app.web import bp
+from app.web.forms import new_key
 from app.web.helpers import stock_label
 
 
@@ -44,7 +45,9 @@ def catalog():
 @bp.get("/catalog/<sku>")
 def product_page(sku: str):
     item = catalog_svc.item(current_user.dealer, sku)
-    return render_template("dealer/product.html", item=item, tier=current_user.dealer.tier)
+    return render_template(
+        "dealer/product.html", item=item, tier=current_user.dealer.tier, key=new_key(), error=None
+    )
 
 
 @bp.get("/stock-badges")

@@ -1,0 +1,217 @@
+"""The dealer user's server-side cart, re-priced on every read, and one-tap reorder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, func, select
+
+from app.errors import Invalid
+from app.extensions import db
+from app.models import CartItem, Product, StockLevel, User
+from app.services import catalog
+from app.services.orders import LineRequest, order_for_dealer
+from app.services.pricing import PriceBreak, PriceTable
+
+
+@dataclass(slots=True)
+class CartLine:
+    product: Product
+    qty: int
+    table: PriceTable
+    available: int
+
+    @property
+    def unit_price(self) -> int:
+        return self.table.unit_price(self.qty)
+
+    @property
+    def amount(self) -> int:
+        return self.unit_price * self.qty
+
+    @property
+    def next_break(self) -> PriceBreak | None:
+        return self.table.next_break(self.qty)
+
+    @property
+    def more_for_next_break(self) -> int:
+        nb = self.next_break
+        return nb.min_qty - self.qty if nb else 0
+
+    @property
+    def short(self) -> bool:
+        return self.qty > self.available
+
+
+@dataclass(slots=True)
+class Cart:
+    lines: list[CartLine] = field(default_factory=list)
+
+    @property
+    def goods_amount(self) -> int:
+        return sum(line.amount for line in self.lines)
+
+    @property
+    def count(self) -> int:
+        return len(self.lines)
+
+    def requests(self) -> list[LineRequest]:
+        return [LineRequest(line.product.sku, line.qty) for line in self.lines]
+
+
+def valid_qty(product: Product, qty: int) -> bool:
+    """At least the minimum order, in whole pack multiples."""
+    return qty >= product.min_order_qty and qty % product.order_multiple == 0
+
+
+def snap_qty(product: Product, qty: int) -> int:
+    """The nearest valid quantity at or above qty (the minimum order at least)."""
+    qty = max(qty, product.min_order_qty)
+    step = product.order_multiple
+    return -(-qty // step) * step
+
+
+def _qty_error(product: Product, qty: int) -> Invalid:
+    return Invalid(
+        f"Order {product.name} from {product.min_order_qty} {product.unit}, "
+        f"in steps of {product.order_multiple}.",
+        errors={"qty": [f"From {product.min_order_qty}, in steps of {product.order_multiple}."]},
+    )
+
+
+def add(user: User, sku: str, qty: int) -> int:
+    """Add qty to the line for sku (creating it); returns the line's new quantity.
+
+    Raises NotFound for a product the dealer cannot see, Invalid for a bad quantity.
+    """
+    product = catalog.item(user.dealer, sku).product
+    item = db.session.get(CartItem, (user.id, product.id))
+    total = qty + (item.qty if item else 0)
+    if qty < 1 or not valid_qty(product, total):
+        raise _qty_error(product, total)
+    if item:
+        item.qty = total
+    else:
+        db.session.add(CartItem(user_id=user.id, product_id=product.id, qty=total))
+    db.session.commit()
+    return total
+
+
+def set_qty(user: User, sku: str, qty: int) -> None:
+    """Set a line's quantity; 0 removes it. Raises NotFound or Invalid."""
+    product = catalog.item(user.dealer, sku).product
+    if qty == 0:
+        remove(user, sku)
+        return
+    if not valid_qty(product, qty):
+        raise _qty_error(product, qty)
+    item = db.session.get(CartItem, (user.id, product.id))
+    if item:
+        item.qty = qty
+    else:
+        db.session.add(CartItem(user_id=user.id, product_id=product.id, qty=qty))
+    db.session.commit()
+
+
+def remove(user: User, sku: str) -> None:
+    """Drop a line from the cart (no error when it is not there)."""
+    product_id = select(Product.id).where(Product.sku == sku).scalar_subquery()
+    db.session.execute(
+        delete(CartItem).where(CartItem.user_id == user.id, CartItem.product_id == product_id)
+    )
+    db.session.commit()
+
+
+def clear(user: User) -> None:
+    """Empty the cart (flushes only: part of the order's transaction)."""
+    db.session.execute(delete(CartItem).where(CartItem.user_id == user.id))
+
+
+def count(user: User) -> int:
+    """How many lines are in the cart (for the tab badge)."""
+    return db.session.scalar(select(func.count()).where(CartItem.user_id == user.id)) or 0
+
+
+def view(user: User) -> tuple[Cart, list[str]]:
+    """The cart re-priced now; lines no longer orderable are dropped and named."""
+    dealer = user.dealer
+    rows = db.session.execute(
+        select(CartItem, func.coalesce(StockLevel.on_hand - StockLevel.reserved, 0))
+        .join(Product, Product.id == CartItem.product_id)
+        .outerjoin(StockLevel, StockLevel.product_id == CartItem.product_id)
+        .where(CartItem.user_id == user.id)
+        .order_by(CartItem.added_at, CartItem.product_id)
+    ).all()
+    visible = set(
+        db.session.scalars(
+            select(Product.id).where(
+                catalog.visible_to(dealer), Product.id.in_([item.product_id for item, _ in rows])
+            )
+        )
+    )
+    gone = [item.product.name for item, _ in rows if item.product_id not in visible]
+    if gone:
+        db.session.execute(
+            delete(CartItem).where(
+                CartItem.user_id == user.id, CartItem.product_id.not_in(visible or {-1})
+            )
+        )
+        db.session.commit()
+    kept = [(item, available) for item, available in rows if item.product_id in visible]
+    tables = catalog.price_tables_for(dealer, [item.product for item, _ in kept])
+    lines = [CartLine(i.product, i.qty, tables[i.product_id], available) for i, available in kept]
+    return Cart(lines), gone
+
+
+@dataclass(frozen=True, slots=True)
+class ReorderChange:
+    sku: str
+    name: str
+    wanted: int
+    added: int
+    reason: str  # "unavailable", "out_of_stock", "reduced_to_stock", "pack_rules"
+
+
+def reorder(user: User, number: str) -> list[ReorderChange]:
+    """Put a past order's lines in the cart, fitted to today's stock and pack rules.
+
+    Returns what was changed and why; raises NotFound for another dealer's order.
+    """
+    order = order_for_dealer(user.dealer, number)
+    skus = [line.sku for line in order.lines]
+    items = {i.product.sku: i for i in _items_for(user, skus)}
+    changes = []
+    for line in order.lines:
+        item = items.get(line.sku)
+        if item is None:
+            changes.append(ReorderChange(line.sku, line.name, line.qty, 0, "unavailable"))
+            continue
+        qty, reason = _fit(item, line.qty)
+        if qty:
+            existing = db.session.get(CartItem, (user.id, item.product.id))
+            if existing:
+                existing.qty = max(existing.qty, qty)
+            else:
+                db.session.add(CartItem(user_id=user.id, product_id=item.product.id, qty=qty))
+        if reason:
+            changes.append(ReorderChange(line.sku, line.name, line.qty, qty, reason))
+    db.session.commit()
+    return changes
+
+
+def _items_for(user: User, skus: list[str]) -> list[catalog.CatalogItem]:
+    page = catalog.browse(user.dealer, skus=skus, per_page=max(len(skus), 1), with_total=False)
+    return page.items
+
+
+def _fit(item: catalog.CatalogItem, wanted: int) -> tuple[int, str]:
+    product = item.product
+    qty = snap_qty(product, wanted)
+    reason = "pack_rules" if qty != wanted else ""
+    if qty > item.available:
+        step = product.order_multiple
+        qty = item.available // step * step
+        if qty < product.min_order_qty:
+            return 0, "out_of_stock"
+        reason = "reduced_to_stock"
+    return qty, reason
