@@ -2,7 +2,7 @@
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from app.api.fields import Money, Str, StrictBool, StrictInt
+from app.api.fields import Money, Str, StrictBool, StrictInt, TableMap
 
 CODE = validate.Regexp(
     r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$", error="Use 1–32 letters, digits, _ . -"
@@ -77,10 +77,10 @@ class PriceRowSchema(StrictSchema):
 
 
 class PricesPutSchema(StrictSchema):
-    tiers = fields.Dict(
+    tiers = TableMap(
         keys=fields.String(), values=fields.List(fields.Nested(PriceRowSchema)), load_default=dict
     )
-    dealers = fields.Dict(
+    dealers = TableMap(
         keys=fields.String(), values=fields.List(fields.Nested(PriceRowSchema)), load_default=dict
     )
 
