@@ -5,9 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import event
 
-from app.extensions import db
 from tests import factories as f
 
 
@@ -42,19 +40,3 @@ def shop(client, admin_h):
         g2=f.token_for(client, "g2"),
         s1=f.token_for(client, "s1"),
     )
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _sqlite_without_fsync(app):
-    """The SQLite test file need not survive a power cut: skip fsync (halves this folder's
-    run time). PostgreSQL is left as it is."""
-    with app.app_context():
-        engine = db.engine
-        if engine.dialect.name == "sqlite":
-            event.listen(engine, "connect", _no_fsync)
-            engine.dispose()  # pooled connections reconnect with the pragma
-    yield
-
-
-def _no_fsync(dbapi_connection, _record) -> None:
-    dbapi_connection.execute("PRAGMA synchronous=OFF")

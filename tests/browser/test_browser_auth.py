@@ -118,3 +118,13 @@ def test_language_switch_goes_to_english_and_back(demo, page, sign_in):
         page.get_by_role("link", name="中文", exact=True).click()
     expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
     expect(products_tab).to_have_text("商品")
+
+
+def test_english_is_one_tap_away_on_the_catalog(demo, page, sign_in):
+    sign_in(page, "sh001", "demo1234")
+    page.goto("/catalog?q=DRK")
+    with page.expect_navigation():
+        page.locator(".topbar [data-lang=en]").click()
+    assert url_path(page) == "/catalog"
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("#q")).to_have_value("DRK")  # the search survives the switch

@@ -164,12 +164,6 @@ UNDER_BADGE_JS = """
 """
 
 
-@pytest.mark.xfail(
-    reason="known layout bug: .card-body keeps 52px clear for the badge (static/css/app.css), "
-    "but English badges such as 'Out of stock 0' are ~90px wide, so at 360px long names run "
-    "under them; drop this marker once fixed",
-    strict=False,
-)
 def test_product_names_never_run_under_the_stock_badge(demo, new_context, live_server, sign_in):
     context = new_context(viewport={"width": 360, "height": HEIGHT})
     context.add_cookies([{"name": "lang", "value": "en", "url": live_server}])
