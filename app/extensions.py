@@ -44,5 +44,5 @@ limiter = Limiter(key_func=_client_ip, default_limits=[])
 def login_account_key() -> str:
     """Rate-limit key for one account, whatever IP the attempts come from."""
     data = request.get_json(silent=True) if request.is_json else request.form
-    name = (data or {}).get("username") or ""
+    name = data.get("username") if hasattr(data, "get") else ""
     return "account:" + str(name).strip().lower()

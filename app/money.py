@@ -3,7 +3,8 @@
 import re
 from decimal import ROUND_HALF_UP, Decimal
 
-_MONEY = re.compile(r"^(-?)(\d{1,12})(?:\.(\d{1,2}))?$")
+# Ten digits of yuan (under ¥10 billion) keep every product of price and quantity in 64 bits.
+_MONEY = re.compile(r"^(-?)(\d{1,10})(?:\.(\d{1,2}))?$")
 _RATE = re.compile(r"^(\d{1,3})(?:\.(\d{1,6}))?$")
 
 

@@ -8,7 +8,7 @@ import os
 import pytest
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 
 from app import create_app
 from app.config import TestConfig
@@ -70,7 +70,15 @@ def app(database_url):
     app.test_client_class = IsolatedClient
     with app.app_context():
         upgrade()
+        if db.engine.dialect.name == "sqlite":
+            # The test file need not survive a power cut: no fsync halves the run time.
+            event.listen(db.engine, "connect", _no_fsync)
+            db.engine.dispose()
     return app
+
+
+def _no_fsync(dbapi_connection, _record) -> None:
+    dbapi_connection.execute("PRAGMA synchronous=OFF")
 
 
 @pytest.fixture(autouse=True)
@@ -92,13 +100,10 @@ def _fresh_state(request, app):
 
 
 def _truncate_all() -> None:
-    tables = [t.name for t in db.metadata.sorted_tables]
+    # DELETE beats TRUNCATE on a handful of rows (TRUNCATE rewrites every table's files).
     with db.engine.begin() as conn:
-        if db.engine.dialect.name == "postgresql":
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
-            for name in reversed(tables):
-                conn.execute(text(f"DELETE FROM {name}"))
+        for table in reversed(db.metadata.sorted_tables):
+            conn.execute(table.delete())
 
 
 @pytest.fixture

@@ -4,8 +4,23 @@ from __future__ import annotations
 
 import itertools
 import re
+from datetime import timedelta
 
-from app.services import accounts, products
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import (
+    Dealer,
+    LedgerEntry,
+    Order,
+    OrderEvent,
+    OrderLine,
+    Product,
+    StockLevel,
+    WalletAccount,
+)
+from app.models.wallet import ACCOUNTS
+from app.services import accounts, products, wallet
 
 _seq = itertools.count(1)
 PASSWORD = "secret-pass-1"
@@ -63,3 +78,83 @@ def web_login(client, username: str, password: str = PASSWORD):
     return client.post(
         "/login", data={"username": username, "password": password, "csrf_token": token}
     )
+
+
+# --- ordering helpers ---------------------------------------------------------
+
+
+def api_headers(user) -> dict[str, str]:
+    """Bearer headers issued straight from the service (no login rate limit in bulk set-ups)."""
+    token, _ = accounts.issue_token(user, timedelta(days=1))
+    return {"Authorization": f"Bearer {token}"}
+
+
+def deposit(dealer_code: str, amount: int, reference: str | None = None):
+    """Credit a dealer's funds account (amount in fen) as HQ finance would."""
+    reference = reference or f"BANK-{next(_seq):06d}"
+    return wallet.record_deposit(dealer_code, amount, reference, None)[0]
+
+
+def prices(sku: str, tiers: dict | None = None, dealers: dict | None = None):
+    """Replace a SKU's price tables; tables are [(min_qty, price_fen), …]."""
+
+    def rows(table):
+        return [{"min_qty": q, "price": p} for q, p in table]
+
+    return products.replace_prices(
+        sku,
+        {code: rows(t) for code, t in (tiers or {}).items()},
+        {code: rows(t) for code, t in (dealers or {}).items()},
+    )
+
+
+def stock_of(sku: str) -> tuple[int, int]:
+    """(on_hand, reserved) as stored now."""
+    db.session.rollback()
+    row = db.session.execute(
+        select(StockLevel.on_hand, StockLevel.reserved)
+        .join(Product, Product.id == StockLevel.product_id)
+        .where(Product.sku == sku)
+    ).one()
+    return row.on_hand, row.reserved
+
+
+def footprint() -> dict:
+    """Everything an order touches: rows, reservations, ledger and balances."""
+    db.session.rollback()
+
+    def count(model):
+        return db.session.scalar(select(func.count()).select_from(model))
+
+    return {
+        "orders": count(Order),
+        "lines": count(OrderLine),
+        "events": count(OrderEvent),
+        "ledger": count(LedgerEntry),
+        "stock": sorted(
+            tuple(row)
+            for row in db.session.execute(
+                select(Product.sku, StockLevel.on_hand, StockLevel.reserved).join(
+                    Product, Product.id == StockLevel.product_id
+                )
+            )
+        ),
+        "balances": sorted(
+            tuple(row)
+            for row in db.session.execute(
+                select(WalletAccount.dealer_id, WalletAccount.account, WalletAccount.balance)
+            )
+        ),
+    }
+
+
+def assert_ledger_consistent() -> None:
+    """For every dealer and account, the balance is the sum of the ledger's entries."""
+    db.session.rollback()
+    for dealer_id, code in db.session.execute(select(Dealer.id, Dealer.code)).all():
+        current = wallet.balances(dealer_id)
+        for account in ACCOUNTS:
+            assert current[account] == wallet.ledger_sum(dealer_id, account), (
+                f"{code} {account}: balance {current[account]} "
+                f"!= sum of entries {wallet.ledger_sum(dealer_id, account)}"
+            )

@@ -29,15 +29,12 @@ def dashboard():
             select(func.count(Product.id)).where(Product.active.is_(True))
         ),
     }
+    available = StockLevel.on_hand - StockLevel.reserved
+    running_low = (Product.active.is_(True), available <= Product.low_stock_threshold)
+    low = select(Product).join(StockLevel, StockLevel.product_id == Product.id).where(*running_low)
+    counts["low_stock"] = db.session.scalar(select(func.count()).select_from(low.subquery()))
     low_stock = db.session.execute(
-        select(Product, StockLevel.on_hand - StockLevel.reserved)
-        .join(StockLevel, StockLevel.product_id == Product.id)
-        .where(
-            Product.active.is_(True),
-            StockLevel.on_hand - StockLevel.reserved <= Product.low_stock_threshold,
-        )
-        .order_by(StockLevel.on_hand - StockLevel.reserved, Product.sku)
-        .limit(20)
+        low.add_columns(available).order_by(available, Product.sku).limit(20)
     ).all()
     queue = db.session.execute(
         select(func.count(Order.id), func.min(Order.created_at)).where(Order.status == SUBMITTED)

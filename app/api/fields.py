@@ -1,6 +1,6 @@
 """marshmallow fields for the API's edge: money strings, strict integers and booleans."""
 
-from marshmallow import ValidationError, fields
+from marshmallow import ValidationError, fields, validate
 
 from app.money import MoneyError, format_fen, parse_fen
 
@@ -24,16 +24,36 @@ class Money(fields.Field):
             raise ValidationError(str(err)) from err
 
 
+INT32_MAX = 2**31 - 1
+
+
 class StrictInt(fields.Integer):
-    """A JSON integer; strings, floats and booleans are refused."""
+    """A JSON integer that fits the database; strings, floats and booleans are refused."""
 
     def __init__(self, **kwargs):
         super().__init__(strict=True, **kwargs)
+        self.validators.append(validate.Range(max=INT32_MAX))
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, bool):
             raise ValidationError("Not a valid integer.")
         return super()._deserialize(value, attr, data, **kwargs)
+
+
+class TableMap(fields.Dict):
+    """{code: [row, …]} whose errors read "GOLD.1.price", not "GOLD.value.1.price"."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return super()._deserialize(value, attr, data, **kwargs)
+        except ValidationError as err:
+            messages = err.messages
+            if isinstance(messages, dict):
+                messages = {
+                    key: (msg["value"] if isinstance(msg, dict) and set(msg) == {"value"} else msg)
+                    for key, msg in messages.items()
+                }
+            raise ValidationError(messages) from err
 
 
 class StrictBool(fields.Boolean):

@@ -2,7 +2,7 @@
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from app.api.fields import Money, Str, StrictBool, StrictInt
+from app.api.fields import Money, Str, StrictBool, StrictInt, TableMap
 from app.money import format_fen
 
 CODE = validate.Regexp(
@@ -78,10 +78,10 @@ class PriceRowSchema(StrictSchema):
 
 
 class PricesPutSchema(StrictSchema):
-    tiers = fields.Dict(
+    tiers = TableMap(
         keys=fields.String(), values=fields.List(fields.Nested(PriceRowSchema)), load_default=dict
     )
-    dealers = fields.Dict(
+    dealers = TableMap(
         keys=fields.String(), values=fields.List(fields.Nested(PriceRowSchema)), load_default=dict
     )
 

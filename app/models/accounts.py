@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -31,7 +31,7 @@ class Dealer(db.Model):
     name: Mapped[str] = mapped_column(String(128))
     region: Mapped[str] = mapped_column(String(64), default="")
     tier_id: Mapped[int] = mapped_column(ForeignKey("tiers.id"), index=True)
-    credit_limit: Mapped[int] = mapped_column(Integer, default=0)  # fen
+    credit_limit: Mapped[int] = mapped_column(BigInteger, default=0)  # fen
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -3,6 +3,7 @@
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     JSON,
     Boolean,
     CheckConstraint,
@@ -78,7 +79,7 @@ class Product(db.Model):
     unit: Mapped[str] = mapped_column(String(16))
     spec: Mapped[str] = mapped_column(String(200), default="")
     category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"))
-    list_price: Mapped[int] = mapped_column(Integer)  # fen
+    list_price: Mapped[int] = mapped_column(BigInteger)  # fen
     min_order_qty: Mapped[int] = mapped_column(Integer, default=1)
     order_multiple: Mapped[int] = mapped_column(Integer, default=1)
     low_stock_threshold: Mapped[int] = mapped_column(Integer, default=10)

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -43,12 +43,12 @@ class Order(db.Model):
     dealer_id: Mapped[int] = mapped_column(ForeignKey("dealers.id"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     status: Mapped[str] = mapped_column(String(20), default=SUBMITTED)
-    goods_amount: Mapped[int] = mapped_column(Integer)  # fen
-    rebate_amount: Mapped[int] = mapped_column(Integer, default=0)  # fen
-    payable_amount: Mapped[int] = mapped_column(Integer)  # fen
+    goods_amount: Mapped[int] = mapped_column(BigInteger)  # fen
+    rebate_amount: Mapped[int] = mapped_column(BigInteger, default=0)  # fen
+    payable_amount: Mapped[int] = mapped_column(BigInteger)  # fen
     # The tier's rebate rate when the order was placed ("0.03"), and what it will earn.
     rebate_rate: Mapped[str] = mapped_column(String(16), default="0")
-    rebate_earnable: Mapped[int] = mapped_column(Integer, default=0)  # fen
+    rebate_earnable: Mapped[int] = mapped_column(BigInteger, default=0)  # fen
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -81,8 +81,8 @@ class OrderLine(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     unit: Mapped[str] = mapped_column(String(16))
     qty: Mapped[int] = mapped_column(Integer)
-    unit_price: Mapped[int] = mapped_column(Integer)  # fen
-    amount: Mapped[int] = mapped_column(Integer)  # fen
+    unit_price: Mapped[int] = mapped_column(BigInteger)  # fen
+    amount: Mapped[int] = mapped_column(BigInteger)  # fen
     shipped_qty: Mapped[int] = mapped_column(Integer, default=0)
 
     order: Mapped[Order] = relationship(back_populates="lines")

@@ -1,6 +1,6 @@
 """Price tables: one per tier and one per dealer, each a list of quantity breaks."""
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -20,7 +20,7 @@ class TierPrice(db.Model):
         ForeignKey("tiers.id", ondelete="CASCADE"), primary_key=True
     )
     min_qty: Mapped[int] = mapped_column(Integer, primary_key=True)
-    price: Mapped[int] = mapped_column(Integer)  # fen
+    price: Mapped[int] = mapped_column(BigInteger)  # fen
 
 
 class DealerPrice(db.Model):
@@ -37,4 +37,4 @@ class DealerPrice(db.Model):
         ForeignKey("dealers.id", ondelete="CASCADE"), primary_key=True
     )
     min_qty: Mapped[int] = mapped_column(Integer, primary_key=True)
-    price: Mapped[int] = mapped_column(Integer)  # fen
+    price: Mapped[int] = mapped_column(BigInteger)  # fen

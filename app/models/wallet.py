@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -26,7 +26,7 @@ class WalletAccount(db.Model):
         ForeignKey("dealers.id", ondelete="CASCADE"), primary_key=True
     )
     account: Mapped[str] = mapped_column(String(16), primary_key=True)
-    balance: Mapped[int] = mapped_column(Integer, default=0)  # fen
+    balance: Mapped[int] = mapped_column(BigInteger, default=0)  # fen
 
 
 class LedgerEntry(db.Model):
@@ -44,8 +44,8 @@ class LedgerEntry(db.Model):
     dealer_id: Mapped[int] = mapped_column(ForeignKey("dealers.id"))
     account: Mapped[str] = mapped_column(String(16))
     type: Mapped[str] = mapped_column(String(32))
-    amount: Mapped[int] = mapped_column(Integer)  # signed fen
-    balance_after: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[int] = mapped_column(BigInteger)  # signed fen
+    balance_after: Mapped[int] = mapped_column(BigInteger)  # fen
     reference: Mapped[str] = mapped_column(String(128))
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
     memo: Mapped[str] = mapped_column(Text, default="")

@@ -137,7 +137,7 @@ def browse(
         select(Product, _available())
         .outerjoin(StockLevel, StockLevel.product_id == Product.id)
         .where(*conditions)
-        .order_by(Product.sku)
+        .order_by(Product.category_id, Product.sku)
         .offset((page - 1) * per_page)
         .limit(per_page + 1)
     )

@@ -30,6 +30,8 @@ from app.services.catalog import price_tables_for, visible_to
 from app.services.rebates import current_policy
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+MAX_LINE_QTY = 1_000_000
+MAX_ORDER_FEN = 2**62  # far beyond any real order; keeps sums inside BIGINT
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,8 @@ class LineRequest:
 def _line_errors(product: Product | None, qty: int) -> dict[str, list[str]]:
     if product is None:
         return {"sku": ["Unknown or unavailable SKU."]}
+    if qty > MAX_LINE_QTY:
+        return {"qty": [f"At most {MAX_LINE_QTY} per line."]}
     if qty < product.min_order_qty:
         return {"qty": [f"The minimum order is {product.min_order_qty} {product.unit}."]}
     if qty % product.order_multiple:
@@ -146,6 +150,8 @@ def place_order(
         for line in lines
     ]
     goods = sum(price * line.qty for line, _, price in priced)
+    if goods >= MAX_ORDER_FEN:
+        raise Invalid("This order is too large.", errors={"lines": ["The total is too large."]})
     policy = current_policy()
     _check_rebate_cap(use_rebate, policy.max_use(goods))
     wallet.ensure_accounts(dealer.id)
