@@ -3,8 +3,8 @@
 from datetime import datetime
 
 from sqlalchemy import (
-    BigInteger,
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,

@@ -54,10 +54,11 @@ def post(
     """Append one entry and move the balance with it, atomically (flushes only).
 
     The balance row is changed by one guarded UPDATE, so concurrent postings queue on the
-    row and none can take the balance below `floor`. Raises InsufficientBalance.
+    row and no debit can take the balance below `floor` (credits always land, even on an
+    account already below a floor that was lowered since). Raises InsufficientBalance.
     """
     guard = [WalletAccount.dealer_id == dealer_id, WalletAccount.account == account]
-    if floor is not None:
+    if floor is not None and amount < 0:
         guard.append(WalletAccount.balance + amount >= floor)
     balance = db.session.execute(
         update(WalletAccount)
@@ -123,9 +124,10 @@ def record_deposit(
 
 
 def adjust(dealer_code: str, account: str, amount: int, memo: str, by: User) -> LedgerEntry:
-    """A signed correction with a memo; a rebate balance may never go below zero.
+    """A signed correction with a memo; it may not take rebate below zero nor funds below
+    the credit limit (the same floor orders have).
 
-    Raises Invalid (zero amount, unknown account), Conflict (rebate below zero), NotFound.
+    Raises Invalid (zero amount, unknown account), Conflict (below the floor), NotFound.
     """
     if account not in ACCOUNTS:
         raise Invalid(errors={"account": ["Must be funds or rebate."]})
@@ -140,13 +142,17 @@ def adjust(dealer_code: str, account: str, amount: int, memo: str, by: User) -> 
             ADJUSTMENT,
             amount,
             f"adjustment:{uuid.uuid4().hex}",
-            floor=0 if account == REBATE else None,
+            floor=0 if account == REBATE else -dealer.credit_limit,
             memo=memo,
             by=by,
         )
     except InsufficientBalance as err:
+        if account == REBATE:
+            raise Conflict(
+                "The rebate balance would go below zero.", code="insufficient_rebate"
+            ) from err
         raise Conflict(
-            "The rebate balance would go below zero.", code="insufficient_rebate"
+            "Funds would go below the dealer's credit limit.", code="insufficient_funds"
         ) from err
     db.session.commit()
     return entry

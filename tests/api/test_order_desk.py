@@ -5,6 +5,7 @@ from types import SimpleNamespace
 import pytest
 
 from tests import factories as f
+from tests.api.helpers import assert_problem
 
 
 @pytest.fixture(autouse=True)
@@ -76,14 +77,6 @@ def get_order(shop, number, headers=None):
 
 def wallet(shop):
     return shop.client.get("/api/v1/wallet", headers=shop.headers).get_json()
-
-
-def assert_problem(response, status, code=None):
-    assert response.status_code == status, response.get_json()
-    assert response.mimetype == "application/problem+json"
-    if code:
-        assert response.get_json()["code"] == code, response.get_json()
-    return response.get_json()
 
 
 def assert_back_to(before, shop):

@@ -5,7 +5,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from app.services import accounts
 from tests import factories as f
+from tests.api.helpers import assert_problem
 
 WITH_OFFSET = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 ENTRY_KEYS = {
@@ -71,14 +73,6 @@ def entries(shop, account=None, headers=None):
     response = shop.client.get(url, headers=headers or shop.headers)
     assert response.status_code == 200, response.get_json()
     return response.get_json()["items"]
-
-
-def assert_problem(response, status, code=None):
-    assert response.status_code == status, response.get_json()
-    assert response.mimetype == "application/problem+json"
-    if code:
-        assert response.get_json()["code"] == code, response.get_json()
-    return response.get_json()
 
 
 def place(shop, qty=1):
@@ -185,6 +179,21 @@ def test_a_negative_funds_adjustment_is_201_with_its_memo(finance):
     assert entry["balance_after"] == "95.00"
     assert entry["memo"] == "手续费"
     assert wallet(finance)["funds"]["balance"] == "95.00"
+
+
+def test_a_negative_funds_adjustment_stops_at_the_credit_limit(finance):
+    accounts.update_dealer("SH001", {"credit_limit": 5000})
+    deposit(finance, "10.00", "ICBC-0009")
+    assert adjust(finance, "funds", "-60.00").status_code == 201  # exactly -credit_limit
+    before = f.footprint()
+
+    assert_problem(adjust(finance, "funds", "-0.01"), 409, "insufficient_funds")
+
+    assert f.footprint() == before
+    assert wallet(finance)["funds"]["balance"] == "-50.00"
+    # A credit still lands when the account sits below a floor that was lowered since.
+    accounts.update_dealer("SH001", {"credit_limit": 0})
+    assert adjust(finance, "funds", "1.00").status_code == 201
 
 
 def test_a_positive_funds_adjustment_is_201(finance):
