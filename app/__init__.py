@@ -5,6 +5,7 @@ from __future__ import annotations
 from importlib.resources import files
 from pathlib import Path
 
+from babel import Locale
 from flask import Flask, request, send_from_directory
 from sqlalchemy import text
 
@@ -13,6 +14,8 @@ from app.extensions import babel, csrf, db, htmx, limiter, login_manager, migrat
 
 ROOT = Path(__file__).resolve().parent.parent
 LANGUAGES = ("zh_CN", "en")
+# Parsed once: Babel has no "zh_CN" (it is zh_Hans_CN) and would search for it per request.
+_LOCALES = {code: Locale.parse(code) for code in LANGUAGES}
 
 
 def create_app(config: object | None = None) -> Flask:
@@ -36,9 +39,8 @@ def create_app(config: object | None = None) -> Flask:
     return app
 
 
-def select_locale() -> str:
-    lang = request.cookies.get("lang", "")
-    return lang if lang in LANGUAGES else "zh_CN"
+def select_locale() -> Locale:
+    return _LOCALES.get(request.cookies.get("lang", ""), _LOCALES["zh_CN"])
 
 
 def register_extensions(app: Flask) -> None:

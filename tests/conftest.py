@@ -13,6 +13,7 @@ from sqlalchemy import create_engine, event, text
 from app import create_app
 from app.config import TestConfig
 from app.extensions import db, limiter
+from app.services.settings import forget_cached
 
 ON_POSTGRES = os.environ.get("TEST_ON_POSTGRES") == "1"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -96,6 +97,7 @@ def _fresh_state(request, app):
         db.session.remove()
         _truncate_all()
         limiter.reset()
+        forget_cached()
         ctx.pop()
 
 

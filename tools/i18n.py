@@ -154,6 +154,19 @@ ZH = {
     "%(n)s items": "共%(n)s种商品",
     "No orders here yet.": "这里还没有订单。",
     "Order": "下单",
+    "Check the quantity: at least the minimum order, in whole packs.": "请检查数量：不少于起订量，并按订购倍数递增。",
+    "Check the rebate: an amount such as 12.50, within what you may use.": "请检查返利金额：如 12.50，且不超过可用额度。",
+    "Please give a reason.": "请填写原因。",
+    "A product is no longer available.": "有商品已下架或不可订购。",
+    "%(name)s: requested %(r)s, available %(a)s": "%(name)s：需要 %(r)s，可用 %(a)s",
+    "Not enough stock. %(lines)s": "库存不足。%(lines)s",
+    "Not enough funds: %(available)s available, this needs %(required)s.": "可用资金不足：可用 %(available)s，本单需 %(required)s。",
+    "That is more rebate than this order may use.": "超出本单可使用的返利额度。",
+    "That is more than your rebate balance.": "超出您的返利余额。",
+    "This order is still being submitted; please wait.": "订单正在提交，请稍候。",
+    "This order changed meanwhile; please refresh the page.": "订单状态已变化，请刷新页面。",
+    "Refunded": "已退回货款",
+    "Confirm order": "确认订单",
 }
 
 

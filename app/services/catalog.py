@@ -3,8 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
-from sqlalchemy import and_, exists, func, literal, or_, select
+from sqlalchemy import (
+    Integer,
+    String,
+    and_,
+    any_,
+    bindparam,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import defer
 
 from app.errors import NotFound
 from app.extensions import db
@@ -61,13 +76,68 @@ class CatalogPage:
     has_more: bool
 
 
-def visible_to(dealer: Dealer):
-    """SQL condition: the product is active and not limited to other tiers."""
+def _visible(tier_id):
     allowed = exists().where(
         product_tier_limits.c.product_id == Product.id,
-        product_tier_limits.c.tier_id == dealer.tier_id,
+        product_tier_limits.c.tier_id == tier_id,
     )
     return and_(Product.active.is_(True), or_(Product.tier_restricted.is_(False), allowed))
+
+
+def visible_to(dealer: Dealer):
+    """SQL condition: the product is active and not limited to other tiers."""
+    return _visible(dealer.tier_id)
+
+
+# Hot statements are built once with bound parameters; building them per request cost
+# more than running them (see bench/profiling.py).
+_AVAILABLE = (
+    select(func.coalesce(StockLevel.on_hand - StockLevel.reserved, 0))
+    .where(StockLevel.product_id == Product.id)
+    .scalar_subquery()
+)
+
+
+def _one_of(column, name: str, item_type, postgres: bool):
+    """`column = ANY(:name)` on PostgreSQL (one array parameter), else an expanding IN."""
+    if postgres:
+        return column == any_(bindparam(name, type_=ARRAY(item_type)))
+    return column.in_(bindparam(name, expanding=True))
+
+
+@cache
+def _snapshot_stmt(postgres: bool):
+    return (
+        select(Product.sku, Product.min_order_qty, Product.low_stock_threshold, _AVAILABLE)
+        .where(_visible(bindparam("tier_id")), _one_of(Product.sku, "skus", String, postgres))
+        .order_by(Product.sku)
+    )
+
+
+@cache
+def _tables_stmt(postgres: bool):
+    return union_all(
+        select(TierPrice.product_id, literal("t"), TierPrice.min_qty, TierPrice.price).where(
+            _one_of(TierPrice.product_id, "ids", Integer, postgres),
+            TierPrice.tier_id == bindparam("tier_id"),
+        ),
+        select(DealerPrice.product_id, literal("d"), DealerPrice.min_qty, DealerPrice.price).where(
+            _one_of(DealerPrice.product_id, "ids", Integer, postgres),
+            DealerPrice.dealer_id == bindparam("dealer_id"),
+        ),
+    )
+
+
+def _on_postgres() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+# What a catalog card needs of a product; the search grams and timestamps stay behind.
+_CARD_COLUMNS = (
+    defer(Product.search_grams),
+    defer(Product.created_at),
+    defer(Product.updated_at),
+)
 
 
 def _escape_like(text: str) -> str:
@@ -78,7 +148,7 @@ def search_condition(q: str):
     """SKU prefix or name substring; both served by indexes on PostgreSQL."""
     term = _escape_like(q.strip())
     in_name = Product.name.ilike("%" + term + "%", escape="\\")
-    if db.session.get_bind().dialect.name == "postgresql":
+    if _on_postgres():
         # The gram index finds candidates; ILIKE then checks the exact substring.
         in_name = and_(Product.search_grams.contains(query_grams(q)), in_name)
     return or_(
@@ -97,13 +167,8 @@ def price_tables_for(dealer: Dealer, products: list[Product]) -> dict[int, Price
     ids = [p.id for p in products]
     rows: dict[int, dict[str, list[PriceBreak]]] = {pid: {"d": [], "t": []} for pid in ids}
     if ids:
-        tier_q = select(
-            TierPrice.product_id, literal("t"), TierPrice.min_qty, TierPrice.price
-        ).where(TierPrice.product_id.in_(ids), TierPrice.tier_id == dealer.tier_id)
-        dealer_q = select(
-            DealerPrice.product_id, literal("d"), DealerPrice.min_qty, DealerPrice.price
-        ).where(DealerPrice.product_id.in_(ids), DealerPrice.dealer_id == dealer.id)
-        for pid, kind, min_qty, price in db.session.execute(tier_q.union_all(dealer_q)):
+        params = {"ids": ids, "tier_id": dealer.tier_id, "dealer_id": dealer.id}
+        for pid, kind, min_qty, price in db.session.execute(_tables_stmt(_on_postgres()), params):
             rows[pid][kind].append(PriceBreak(min_qty, price))
     return {p.id: resolve_table(rows[p.id]["d"], rows[p.id]["t"], p.list_price) for p in products}
 
@@ -136,6 +201,7 @@ def browse(
     stmt = (
         select(Product, _available())
         .outerjoin(StockLevel, StockLevel.product_id == Product.id)
+        .options(*_CARD_COLUMNS)
         .where(*conditions)
         .order_by(Product.category_id, Product.sku)
         .offset((page - 1) * per_page)
@@ -174,17 +240,13 @@ def stock_snapshot(dealer: Dealer, skus: list[str]) -> list[dict]:
     if not skus:
         return []
     show_exact = bool(get_setting("show_exact_stock"))
-    stmt = (
-        select(Product.sku, Product.min_order_qty, Product.low_stock_threshold, _available())
-        .outerjoin(StockLevel, StockLevel.product_id == Product.id)
-        .where(visible_to(dealer), Product.sku.in_(skus))
-        .order_by(Product.sku)
-    )
+    params = {"tier_id": dealer.tier_id, "skus": skus}
+    rows = db.session.execute(_snapshot_stmt(_on_postgres()), params)
     return [
         {
             "sku": sku,
             "status": stock_status(available, moq, threshold),
             "available": available if show_exact else None,
         }
-        for sku, moq, threshold, available in db.session.execute(stmt)
+        for sku, moq, threshold, available in rows
     ]

@@ -97,7 +97,8 @@ def _reserve(lines: list[LineRequest], products: dict[str, Product]) -> list[dic
     return short
 
 
-def _shortage(short: list[dict]) -> Conflict:
+def _shortage(short: list[dict], products: dict[str, Product]) -> Conflict:
+    names_by_sku = {row["sku"]: products[row["sku"]].name for row in short}
     db.session.rollback()
     ids = [row.pop("product_id") for row in short]
     available = dict(
@@ -110,7 +111,9 @@ def _shortage(short: list[dict]) -> Conflict:
     for row, pid in zip(short, ids, strict=True):
         row["available"] = max(0, available.get(pid, 0))
     names = ", ".join(f"{r['sku']} ({r['available']} available)" for r in short)
-    return Conflict(f"Not enough stock for {names}.", code="insufficient_stock", lines=short)
+    err = Conflict(f"Not enough stock for {names}.", code="insufficient_stock", lines=short)
+    err.names = names_by_sku  # for pages; the API's lines stay exactly {sku, requested, available}
+    return err
 
 
 def _number(order: Order) -> str:
@@ -157,7 +160,7 @@ def place_order(
     wallet.ensure_accounts(dealer.id)
     short = _reserve(lines, products)
     if short:
-        raise _shortage(short)
+        raise _shortage(short, products)
     rate = policy.rate_for(dealer.tier.code)
     order = Order(
         dealer_id=dealer.id,

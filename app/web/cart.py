@@ -21,7 +21,9 @@ def _htmx() -> bool:
 
 def _toast(body: str, message: str):
     response = make_response(body)
-    response.headers["HX-Trigger"] = json.dumps({"toast": message}, ensure_ascii=False)
+    response.headers["HX-Trigger"] = json.dumps(
+        {"toast": message}
+    )  # ASCII: headers cannot carry raw Chinese
     return response
 
 

@@ -11,7 +11,7 @@ from flask import Flask, request
 from flask_babel import format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 
-from app.money import display_fen
+from app.money import MoneyError, display_fen, parse_fen
 
 HTMX_VERSION = version("django-js-lib-htmx")
 
@@ -62,6 +62,63 @@ def age(value: datetime | None) -> str:
     return format_timedelta(delta, threshold=1.5, format="short", locale=get_locale())
 
 
+def _yuan_text(amount: str) -> str:
+    try:
+        return display_fen(parse_fen(amount, allow_negative=True))
+    except MoneyError:
+        return amount
+
+
+def _field_message(field: str) -> str | None:
+    leaf = field.rsplit(".", 1)[-1]
+    messages = {
+        "qty": _l("Check the quantity: at least the minimum order, in whole packs."),
+        "use_rebate": _l("Check the rebate: an amount such as 12.50, within what you may use."),
+        "reason": _l("Please give a reason."),
+        "sku": _l("A product is no longer available."),
+    }
+    return str(messages[leaf]) if leaf in messages else None
+
+
+def explain_error(err) -> str:
+    """A refusal in the reader's language; services speak English for machines."""
+    extra = getattr(err, "extra", {}) or {}
+    if err.code == "insufficient_stock":
+        lines = "；".join(
+            str(
+                _l(
+                    "%(name)s: requested %(r)s, available %(a)s",
+                    name=getattr(err, "names", {}).get(row["sku"], row["sku"]),
+                    r=row["requested"],
+                    a=row["available"],
+                )
+            )
+            for row in extra.get("lines", [])
+        )
+        return str(_l("Not enough stock. %(lines)s", lines=lines))
+    if err.code == "insufficient_funds":
+        return str(
+            _l(
+                "Not enough funds: %(available)s available, this needs %(required)s.",
+                available=_yuan_text(extra.get("available", "")),
+                required=_yuan_text(extra.get("required", "")),
+            )
+        )
+    known = {
+        "rebate_over_cap": _l("That is more rebate than this order may use."),
+        "insufficient_rebate": _l("That is more than your rebate balance."),
+        "idempotency_request_in_progress": _l("This order is still being submitted; please wait."),
+        "invalid_status": _l("This order changed meanwhile; please refresh the page."),
+    }
+    if err.code in known:
+        return str(known[err.code])
+    for field in err.errors or {}:
+        message = _field_message(field)
+        if message:
+            return message
+    return err.detail
+
+
 def local_time(value: datetime | None) -> str:
     return format_datetime(value, "yyyy-MM-dd HH:mm") if value else ""
 
@@ -71,6 +128,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.globals.update(
         stock_label=stock_label,
+        explain_error=explain_error,
         status_label=status_label,
         breaks_json=breaks_json,
         age=age,
