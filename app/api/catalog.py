@@ -9,6 +9,10 @@ from app.models import Category
 from app.services import catalog
 
 
+# Schemas are built once: constructing one costs more than dumping a page with it.
+PAGE_OUT, ITEM_OUT, QUERY_IN = CatalogPageSchema(), CatalogItemSchema(), CatalogQuerySchema()
+
+
 def _category_id(name: str) -> int | None:
     if not name:
         return None
@@ -24,7 +28,7 @@ def _category_id(name: str) -> int | None:
     errors=(401, 403, 422),
 )
 def list_catalog():
-    args = CatalogQuerySchema().load(request.args.to_dict())
+    args = QUERY_IN.load(request.args.to_dict())
     page = catalog.browse(
         g.api_user.dealer,
         q=args["q"],
@@ -32,7 +36,7 @@ def list_catalog():
         page=args["page"],
         per_page=args["per_page"],
     )
-    return reply(CatalogPageSchema(), page)
+    return reply(PAGE_OUT, page)
 
 
 @bp.get("/catalog/<sku>")
@@ -43,4 +47,4 @@ def list_catalog():
     errors=(401, 403, 404),
 )
 def get_catalog_item(sku: str):
-    return reply(CatalogItemSchema(), catalog.item(g.api_user.dealer, sku))
+    return reply(ITEM_OUT, catalog.item(g.api_user.dealer, sku))

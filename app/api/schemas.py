@@ -177,7 +177,7 @@ class CatalogItemSchema(Schema):
     name = fields.Function(lambda i: i.product.name)
     unit = fields.Function(lambda i: i.product.unit)
     spec = fields.Function(lambda i: i.product.spec)
-    category = fields.Function(lambda i: i.product.category.name if i.product.category else None)
+    category = fields.Function(lambda i: i.product.category_name)
     price = Money()
     price_source = fields.Function(lambda i: i.table.source)
     price_breaks = fields.Function(

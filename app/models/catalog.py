@@ -95,6 +95,10 @@ class Product(db.Model):
     category: Mapped[Category | None] = relationship(lazy="joined")
     limited_to: Mapped[list[Tier]] = relationship(secondary=product_tier_limits, lazy="select")
 
+    @property
+    def category_name(self) -> str | None:
+        return self.category.name if self.category else None
+
     @validates("name")
     def _keep_grams(self, _key: str, name: str) -> str:
         self.search_grams = name_grams(name)

@@ -19,7 +19,6 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import defer
 
 from app.errors import NotFound
 from app.extensions import db
@@ -40,11 +39,28 @@ def stock_status(available: int, min_order_qty: int, low_threshold: int) -> str:
     return IN_STOCK
 
 
+@dataclass(frozen=True, slots=True)
+class ProductCard:
+    """What the catalog shows of a product: plain values, no ORM identity to track."""
+
+    id: int
+    sku: str
+    name: str
+    unit: str
+    spec: str
+    category_id: int | None
+    category_name: str | None
+    list_price: int
+    min_order_qty: int
+    order_multiple: int
+    low_stock_threshold: int
+
+
 @dataclass(slots=True)
 class CatalogItem:
     """A product as one dealer sees it."""
 
-    product: Product
+    product: ProductCard
     table: PriceTable
     available: int
     show_exact: bool
@@ -132,12 +148,20 @@ def _on_postgres() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
 
-# What a catalog card needs of a product; the search grams and timestamps stay behind.
-_CARD_COLUMNS = (
-    defer(Product.search_grams),
-    defer(Product.created_at),
-    defer(Product.updated_at),
-)
+_CARD = select(
+    Product.id,
+    Product.sku,
+    Product.name,
+    Product.unit,
+    Product.spec,
+    Product.category_id,
+    Category.name.label("category_name"),
+    Product.list_price,
+    Product.min_order_qty,
+    Product.order_multiple,
+    Product.low_stock_threshold,
+    _AVAILABLE.label("available"),
+).outerjoin(Category, Category.id == Product.category_id)
 
 
 def _escape_like(text: str) -> str:
@@ -158,11 +182,7 @@ def search_condition(q: str):
     )
 
 
-def _available():
-    return func.coalesce(StockLevel.on_hand - StockLevel.reserved, 0)
-
-
-def price_tables_for(dealer: Dealer, products: list[Product]) -> dict[int, PriceTable]:
+def price_tables_for(dealer: Dealer, products: list) -> dict[int, PriceTable]:
     """One statement for the dealer and tier tables of every product on the page."""
     ids = [p.id for p in products]
     rows: dict[int, dict[str, list[PriceBreak]]] = {pid: {"d": [], "t": []} for pid in ids}
@@ -175,9 +195,9 @@ def price_tables_for(dealer: Dealer, products: list[Product]) -> dict[int, Price
 
 def _items(dealer: Dealer, rows) -> list[CatalogItem]:
     show_exact = bool(get_setting("show_exact_stock"))
-    products = [product for product, _ in rows]
-    tables = price_tables_for(dealer, products)
-    return [CatalogItem(p, tables[p.id], available, show_exact) for p, available in rows]
+    cards = [(ProductCard(*row[:-1]), row[-1]) for row in rows]
+    tables = price_tables_for(dealer, [card for card, _ in cards])
+    return [CatalogItem(card, tables[card.id], available, show_exact) for card, available in cards]
 
 
 def browse(
@@ -199,10 +219,7 @@ def browse(
     if category_id:
         conditions.append(Product.category_id == category_id)
     stmt = (
-        select(Product, _available())
-        .outerjoin(StockLevel, StockLevel.product_id == Product.id)
-        .options(*_CARD_COLUMNS)
-        .where(*conditions)
+        _CARD.where(*conditions)
         .order_by(Product.category_id, Product.sku)
         .offset((page - 1) * per_page)
         .limit(per_page + 1)
@@ -218,12 +235,7 @@ def browse(
 
 def item(dealer: Dealer, sku: str) -> CatalogItem:
     """One product as the dealer sees it; raises NotFound when it is not visible to them."""
-    stmt = (
-        select(Product, _available())
-        .outerjoin(StockLevel, StockLevel.product_id == Product.id)
-        .where(visible_to(dealer), Product.sku == sku)
-    )
-    rows = db.session.execute(stmt).all()
+    rows = db.session.execute(_CARD.where(visible_to(dealer), Product.sku == sku)).all()
     if not rows:
         raise NotFound(f"No product {sku!r}.")
     return _items(dealer, rows)[0]
