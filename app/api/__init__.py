@@ -86,6 +86,12 @@ def reply(schema, obj, status: int = 200):
     return response
 
 
+def reply_page(schema, items, total: int, args: dict):
+    """A list answer: {"items", "page", "per_page", "total"}."""
+    page = {"items": items, "page": args["page"], "per_page": args["per_page"], "total": total}
+    return reply(schema, page)
+
+
 def register(app) -> None:
     from app.api import admin, catalog, openapi, orders, tokens  # noqa: F401  (routes)
 

@@ -8,7 +8,6 @@ from app.extensions import db
 from app.models import Category
 from app.services import catalog
 
-
 # Schemas are built once: constructing one costs more than dumping a page with it.
 PAGE_OUT, ITEM_OUT, QUERY_IN = CatalogPageSchema(), CatalogItemSchema(), CatalogQuerySchema()
 

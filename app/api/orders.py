@@ -2,7 +2,7 @@
 
 from flask import current_app, g, request
 
-from app.api import ADMIN, DEALER, bp, doc, json_body, reply
+from app.api import ADMIN, DEALER, bp, doc, json_body, reply, reply_page
 from app.api.schemas import (
     AdjustmentSchema,
     DepositSchema,
@@ -79,8 +79,7 @@ def list_orders():
     args = OrderListQuerySchema().load(request.args.to_dict())
     statuses = (args["status"],) if args["status"] else ()
     items, total = orders.dealer_orders(g.api_user.dealer, statuses, args["page"], args["per_page"])
-    page = {"items": items, "page": args["page"], "per_page": args["per_page"], "total": total}
-    return reply(OrderPageSchema(), page)
+    return reply_page(OrderPageSchema(), items, total, args)
 
 
 @bp.get("/orders/<number>")
@@ -129,8 +128,7 @@ def list_wallet_entries():
     items, total = wallet.entries(
         g.api_user.dealer, args["account"] or None, args["page"], args["per_page"]
     )
-    page = {"items": items, "page": args["page"], "per_page": args["per_page"], "total": total}
-    return reply(LedgerPageSchema(), page)
+    return reply_page(LedgerPageSchema(), items, total, args)
 
 
 @bp.post("/admin/orders/<number>/approve")
