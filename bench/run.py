@@ -1,9 +1,12 @@
-"""`make bench`: fresh database, gunicorn, wrk against four paths, one table and a JSON file.
+"""`make bench`: fresh database, gunicorn, wrk against four paths, then order placement
+(bench/orders.py: the app against the same statements sent straight to PostgreSQL); two tables
+and a JSON file.
 
 Environment knobs: BENCH_DATABASE_URL (a database whose name contains "bench"; it is dropped
 and re-created), BENCH_DURATION / BENCH_WARMUP (seconds, default 10 / 3), BENCH_THREADS /
 BENCH_CONNECTIONS (wrk's -t / -c, default 2 / 16), BENCH_ROUNDS (run every scenario this
-many times, interleaved, and keep each one's best; default 1), WRK (path to wrk).
+many times, interleaved, and keep each one's best; default 1), WRK (path to wrk),
+BENCH_ORDERS (order attempts per run, default 800), BENCH_ORDER_CLIENTS (default 8,32).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from bench import client, cpu, dataset
+from bench import client, cpu, dataset, orders
 from bench.dataset import ROOT, BenchError
 from bench.server import Gunicorn
 from bench.wrk import Load, WrkResult, find_wrk, run_wrk
@@ -212,10 +215,14 @@ def run() -> int:
         items = scenarios(session)
         print(f"== wrk -t{load.threads} -c{load.connections} -d{load.duration_s}s --latency")
         results = measure(wrk, server, url, items, load)
+        print("== order placement: the app against the database floor")
+        _, order_report = orders.bench(server, url)
 
     result_rows = rows(items, results)
     print()
     print(table(result_rows))
+    print()
+    print(order_report["table"])
     meta = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "git_commit": _git("rev-parse", "--short", "HEAD"),
@@ -230,13 +237,21 @@ def run() -> int:
         "dataset": data,
         "warnings": session.warnings,
         "elapsed_s": round(time.perf_counter() - started, 1),
+        "orders": {k: v for k, v in order_report.items() if k != "table"},
     }
     path = write_json(result_rows, meta)
     print(f"\nwritten to {path.relative_to(ROOT)} ({meta['elapsed_s']}s in all)")
+    failed = 0
     if any(sum(r["errors"].values()) for r in result_rows):
         print("bench: some requests failed under load; the numbers above are suspect.")
-        return 1
-    return 0
+        failed = 1
+    if order_report["failed"]:
+        print(
+            "bench: ORDER PLACEMENT FAILED: unexpected answers or broken invariants "
+            "(see the !!! lines above and orders.results in the JSON file)."
+        )
+        failed = 1
+    return failed
 
 
 def main() -> int:
