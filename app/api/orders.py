@@ -23,6 +23,7 @@ from app.services import idempotency, orders, rebates, wallet
 from app.services.orders import LineRequest
 
 ORDER_ERRORS = (400, 401, 403, 404, 409, 422)
+ORDER_OUT, ORDER_IN = OrderDetailSchema(), OrderCreateSchema()  # built once, used per request
 
 
 def _replayed(replay: idempotency.Replay):
@@ -31,7 +32,7 @@ def _replayed(replay: idempotency.Replay):
             replay.body, status=replay.status, mimetype="application/json"
         )
     else:  # the order was made but its answer never stored: render it now
-        response = reply(OrderDetailSchema(), db.session.get(Order, replay.order_id), 201)
+        response = reply(ORDER_OUT, db.session.get(Order, replay.order_id), 201)
     response.headers["Idempotent-Replayed"] = "true"
     return response
 
@@ -47,12 +48,12 @@ def _replayed(replay: idempotency.Replay):
 )
 def create_order():
     payload = json_body()
-    data = OrderCreateSchema().load(payload)
+    data = ORDER_IN.load(payload)
     lines = [LineRequest(line["sku"], line["qty"]) for line in data["lines"]]
     place = dict(use_rebate=data["use_rebate"], note=data["note"])
     key = request.headers.get("Idempotency-Key")
     if key is None:
-        return reply(OrderDetailSchema(), orders.place_order(g.api_user, lines, **place), 201)
+        return reply(ORDER_OUT, orders.place_order(g.api_user, lines, **place), 201)
     print_ = idempotency.fingerprint("POST", "/api/v1/orders", payload)
     claimed = idempotency.claim(g.api_user.id, key, print_)
     if isinstance(claimed, idempotency.Replay):
@@ -62,7 +63,7 @@ def create_order():
     except Exception:
         idempotency.release(claimed.id)
         raise
-    response = reply(OrderDetailSchema(), order, 201)
+    response = reply(ORDER_OUT, order, 201)
     idempotency.complete(claimed.id, 201, response.get_data(as_text=True))
     return response
 
@@ -90,7 +91,7 @@ def list_orders():
     errors=(401, 403, 404),
 )
 def get_order(number: str):
-    return reply(OrderDetailSchema(), orders.order_for_dealer(g.api_user.dealer, number))
+    return reply(ORDER_OUT, orders.order_for_dealer(g.api_user.dealer, number))
 
 
 @bp.post("/orders/<number>/cancel")
@@ -101,7 +102,7 @@ def get_order(number: str):
     errors=(401, 403, 404, 409),
 )
 def cancel_order(number: str):
-    return reply(OrderDetailSchema(), orders.cancel_order(g.api_user, number))
+    return reply(ORDER_OUT, orders.cancel_order(g.api_user, number))
 
 
 @bp.get("/wallet")
@@ -139,7 +140,7 @@ def list_wallet_entries():
     errors=(401, 403, 404, 409),
 )
 def approve_order(number: str):
-    return reply(OrderDetailSchema(), orders.approve_order(g.api_user, number))
+    return reply(ORDER_OUT, orders.approve_order(g.api_user, number))
 
 
 @bp.post("/admin/orders/<number>/reject")
@@ -152,13 +153,13 @@ def approve_order(number: str):
 )
 def reject_order(number: str):
     reason = RejectSchema().load(json_body())["reason"]
-    return reply(OrderDetailSchema(), orders.reject_order(g.api_user, number, reason))
+    return reply(ORDER_OUT, orders.reject_order(g.api_user, number, reason))
 
 
 @bp.get("/admin/orders/<number>")
 @doc(summary="Any order, for HQ", role=ADMIN, response=OrderDetailSchema, errors=(401, 403, 404))
 def admin_get_order(number: str):
-    return reply(OrderDetailSchema(), orders.order_for_admin(number))
+    return reply(ORDER_OUT, orders.order_for_admin(number))
 
 
 @bp.post("/admin/dealers/<code>/wallet/deposits")

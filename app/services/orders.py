@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import selectinload
 
 from app.errors import Conflict, Invalid, NotFound
@@ -79,19 +79,23 @@ def check_lines(dealer: Dealer, lines: list[LineRequest]) -> dict[str, Product]:
     return products
 
 
+_stock = StockLevel.__table__
+# The guard that makes overselling impossible: the row changes only if enough is left.
+_RESERVE = (
+    update(_stock)
+    .where(_stock.c.product_id == bindparam("pid"))
+    .where(_stock.c.on_hand - _stock.c.reserved >= bindparam("qty"))
+    .values(reserved=_stock.c.reserved + bindparam("qty"))
+)
+
+
 def _reserve(lines: list[LineRequest], products: dict[str, Product]) -> list[dict]:
     """Reserve every line in product-id order (no deadlocks); returns the short lines."""
     short = []
+    connection = db.session.connection()
     for line in sorted(lines, key=lambda line: products[line.sku].id):
         product = products[line.sku]
-        reserved = db.session.execute(
-            update(StockLevel)
-            .where(
-                StockLevel.product_id == product.id,
-                StockLevel.on_hand - StockLevel.reserved >= line.qty,
-            )
-            .values(reserved=StockLevel.reserved + line.qty)
-        ).rowcount
+        reserved = connection.execute(_RESERVE, {"pid": product.id, "qty": line.qty}).rowcount
         if reserved != 1:
             short.append({"sku": line.sku, "requested": line.qty, "product_id": product.id})
     return short
@@ -157,13 +161,12 @@ def place_order(
         raise Invalid("This order is too large.", errors={"lines": ["The total is too large."]})
     policy = current_policy()
     _check_rebate_cap(use_rebate, policy.max_use(goods))
-    wallet.ensure_accounts(dealer.id)
     short = _reserve(lines, products)
     if short:
         raise _shortage(short, products)
     rate = policy.rate_for(dealer.tier.code)
     order = Order(
-        dealer_id=dealer.id,
+        dealer=dealer,
         user_id=user.id,
         status=SUBMITTED,
         goods_amount=goods,
@@ -200,8 +203,19 @@ def place_order(
         )
     if clear_cart:
         db.session.execute(delete(CartItem).where(CartItem.user_id == user.id))
-    db.session.commit()
+    _commit_keeping(order)
     return order
+
+
+def _commit_keeping(order: Order) -> None:
+    """Commit without expiring the order just written: the caller shows it at once, and
+    reloading the order, its lines and events would cost three more round trips."""
+    session = db.session()  # the real session: the scoped proxy would keep the attribute
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
 
 
 def _check_rebate_cap(use_rebate: int, cap: int) -> None:
@@ -316,7 +330,7 @@ def cancel_order(user: User, number: str) -> Order:
     _move(order, (SUBMITTED,), CANCELLED)
     _release_and_refund(order, user)
     _event(order, CANCELLED, user)
-    db.session.commit()
+    _commit_keeping(order)
     return order
 
 
@@ -325,7 +339,7 @@ def approve_order(admin: User, number: str) -> Order:
     order = order_for_admin(number)
     _move(order, (SUBMITTED,), APPROVED)
     _event(order, APPROVED, admin)
-    db.session.commit()
+    _commit_keeping(order)
     return order
 
 
@@ -337,7 +351,7 @@ def reject_order(admin: User, number: str, reason: str) -> Order:
     _move(order, (SUBMITTED, APPROVED), REJECTED)
     _release_and_refund(order, admin)
     _event(order, REJECTED, admin, reason.strip())
-    db.session.commit()
+    _commit_keeping(order)
     return order
 
 

@@ -60,12 +60,17 @@ def post(
     guard = [WalletAccount.dealer_id == dealer_id, WalletAccount.account == account]
     if floor is not None and amount < 0:
         guard.append(WalletAccount.balance + amount >= floor)
-    balance = db.session.execute(
+    move = (
         update(WalletAccount)
         .where(*guard)
         .values(balance=WalletAccount.balance + amount)
         .returning(WalletAccount.balance)
-    ).scalar()
+    )
+    balance = db.session.execute(move).scalar()
+    if balance is None and _missing(dealer_id, account):
+        # Dealers get both rows when created; this covers rows made any other way.
+        ensure_accounts(dealer_id)
+        balance = db.session.execute(move).scalar()
     if balance is None:
         raise InsufficientBalance(account)
     entry = LedgerEntry(
@@ -82,6 +87,14 @@ def post(
     db.session.add(entry)
     db.session.flush()
     return entry
+
+
+def _missing(dealer_id: int, account: str) -> bool:
+    return not db.session.scalar(
+        select(func.count()).where(
+            WalletAccount.dealer_id == dealer_id, WalletAccount.account == account
+        )
+    )
 
 
 def _existing_deposit(reference: str) -> LedgerEntry | None:
