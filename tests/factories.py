@@ -158,3 +158,13 @@ def assert_ledger_consistent() -> None:
                 f"{code} {account}: balance {current[account]} "
                 f"!= sum of entries {wallet.ledger_sum(dealer_id, account)}"
             )
+
+
+def user_named(username: str):
+    """The user with this username (for calling services as them)."""
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import User
+
+    return db.session.scalar(select(User).where(User.username == username))

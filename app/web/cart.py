@@ -13,6 +13,7 @@ from app.services import cart, catalog, idempotency, orders
 from app.services.orders import LineRequest
 from app.web import bp
 from app.web.forms import form_int, go, new_key
+from app.web.helpers import explain_error
 
 
 def _htmx() -> bool:
@@ -105,8 +106,9 @@ def cart_update(sku: str):
     if _htmx():
         return render_template("dealer/_cart_body.html", cart=view, gone=gone, error=error)
     if error:
-        flash(error.detail)
-    return go(url_for("web.cart_page"))
+        flash(explain_error(error))
+    back = "web.checkout" if request.form.get("next") == "checkout" else "web.cart_page"
+    return go(url_for(back))
 
 
 @bp.post("/cart/<sku>/remove")

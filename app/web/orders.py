@@ -32,6 +32,22 @@ TABS = {
 }
 
 
+def _stock_fixes(error: DomainError | None, view: cart.Cart) -> list[dict]:
+    """For each short line, the largest quantity that fits today's stock (0: remove it)."""
+    if error is None or error.code != "insufficient_stock":
+        return []
+    products = {line.product.sku: line.product for line in view.lines}
+    fixes = []
+    for row in error.extra.get("lines", []):
+        product = products.get(row["sku"])
+        if product is None:
+            continue
+        fit = row["available"] // product.order_multiple * product.order_multiple
+        qty = fit if fit >= product.min_order_qty else 0
+        fixes.append({"sku": row["sku"], "name": product.name, "qty": qty, "unit": product.unit})
+    return fixes
+
+
 def _checkout_context(key: str | None = None, error: DomainError | None = None, **form):
     view, gone = cart.view(current_user)
     summary = wallet.summary(current_user.dealer)
@@ -43,6 +59,7 @@ def _checkout_context(key: str | None = None, error: DomainError | None = None, 
         "rebate_max": min(cap, max(summary.rebate_balance, 0)),
         "key": key or new_key(),
         "error": error,
+        "fixes": _stock_fixes(error, view),
         "use_rebate": form.get("use_rebate", 0),
         "note": form.get("note", ""),
     }
