@@ -14,6 +14,7 @@ from app import create_app
 from app.config import TestConfig
 from app.extensions import db, limiter
 from app.services.settings import forget_cached
+from tests.factories import assert_ledger_consistent
 
 ON_POSTGRES = os.environ.get("TEST_ON_POSTGRES") == "1"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -92,6 +93,9 @@ def _fresh_state(request, app):
     ctx.push()
     try:
         yield
+        db.session.rollback()
+        # Money is never created or lost: after every scenario, each balance is its ledger.
+        assert_ledger_consistent()
     finally:
         db.session.rollback()
         db.session.remove()

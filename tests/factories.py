@@ -10,7 +10,6 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import (
-    Dealer,
     LedgerEntry,
     Order,
     OrderEvent,
@@ -19,7 +18,6 @@ from app.models import (
     StockLevel,
     WalletAccount,
 )
-from app.models.wallet import ACCOUNTS
 from app.services import accounts, products, wallet
 
 _seq = itertools.count(1)
@@ -151,13 +149,25 @@ def footprint() -> dict:
 def assert_ledger_consistent() -> None:
     """For every dealer and account, the balance is the sum of the ledger's entries."""
     db.session.rollback()
-    for dealer_id, code in db.session.execute(select(Dealer.id, Dealer.code)).all():
-        current = wallet.balances(dealer_id)
-        for account in ACCOUNTS:
-            assert current[account] == wallet.ledger_sum(dealer_id, account), (
-                f"{code} {account}: balance {current[account]} "
-                f"!= sum of entries {wallet.ledger_sum(dealer_id, account)}"
-            )
+    entries = (
+        select(LedgerEntry.dealer_id, LedgerEntry.account, func.sum(LedgerEntry.amount).label("s"))
+        .group_by(LedgerEntry.dealer_id, LedgerEntry.account)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(
+            WalletAccount.dealer_id, WalletAccount.account, WalletAccount.balance, entries.c.s
+        ).outerjoin(
+            entries,
+            (entries.c.dealer_id == WalletAccount.dealer_id)
+            & (entries.c.account == WalletAccount.account),
+        )
+    ).all()
+    wrong = [row for row in rows if row.balance != (row.s or 0)]
+    assert not wrong, f"balances that are not the sum of their entries: {wrong}"
+    accounts = {(row.dealer_id, row.account) for row in rows}
+    stray = db.session.execute(select(entries.c.dealer_id, entries.c.account)).all()
+    assert all(tuple(row) in accounts for row in stray), "ledger entries without an account"
 
 
 def user_named(username: str):

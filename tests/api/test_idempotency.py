@@ -15,12 +15,6 @@ from tests.api.helpers import assert_problem
 BODY = {"lines": [{"sku": "TEA-1", "qty": 3}, {"sku": "JUICE-6", "qty": 6}], "note": "急"}
 
 
-@pytest.fixture(autouse=True)
-def _ledger_stays_the_sum_of_its_entries(_fresh_state):
-    yield
-    f.assert_ledger_consistent()
-
-
 @pytest.fixture
 def store(client):
     f.tier("GOLD", "金牌")

@@ -8,12 +8,6 @@ from tests import factories as f
 from tests.api.helpers import assert_problem
 
 
-@pytest.fixture(autouse=True)
-def _ledger_stays_the_sum_of_its_entries(_fresh_state):
-    yield
-    f.assert_ledger_consistent()
-
-
 @pytest.fixture
 def desk(client):
     f.tier("GOLD", "金牌")

@@ -13,12 +13,6 @@ LINE_KEYS = ("sku", "name", "qty", "unit_price", "amount")
 WITH_OFFSET = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 
 
-@pytest.fixture(autouse=True)
-def _ledger_stays_the_sum_of_its_entries(_fresh_state):
-    yield
-    f.assert_ledger_consistent()
-
-
 @pytest.fixture
 def store(client):
     f.tier("GOLD", "金牌")

@@ -22,12 +22,6 @@ ENTRY_KEYS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _ledger_stays_the_sum_of_its_entries(_fresh_state):
-    yield
-    f.assert_ledger_consistent()
-
-
 @pytest.fixture
 def finance(client):
     f.tier("GOLD", "金牌")

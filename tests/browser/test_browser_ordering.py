@@ -19,6 +19,7 @@ from app.services import orders as orders_svc
 from app.services import products as products_svc
 from app.services import wallet as wallet_svc
 from app.services.orders import LineRequest
+from tests.browser.helpers import OVERFLOW_JS
 
 try:
     from playwright.sync_api import expect
@@ -161,33 +162,6 @@ def js_errors():
     return JsErrors()
 
 
-# Wider than the phone's layout viewport, or an element sticking out sideways that no
-# ancestor clips or scrolls (`body { overflow-x: hidden }` would hide it from scrollWidth).
-FITS_JS = """
-() => {
-  const d = document.documentElement, vw = d.clientWidth;
-  const clipped = (el) => {
-    for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
-      if (getComputedStyle(a).overflowX !== "visible") return true;
-    }
-    return false;
-  };
-  const name = (el) => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") +
-    (el.classList.length ? "." + [...el.classList].join(".") : "");
-  const offenders = [];
-  for (const el of document.body.querySelectorAll("*")) {
-    const r = el.getBoundingClientRect();
-    if (!r.width || !r.height) continue;
-    if ((r.right > vw + 1 || r.left < -1) && !clipped(el)) {
-      offenders.push(`${name(el)} [${Math.round(r.left)}..${Math.round(r.right)}]`);
-    }
-  }
-  return {scrollWidth: d.scrollWidth, clientWidth: vw, innerWidth: window.innerWidth,
-          offenders: offenders.slice(0, 10)};
-}
-"""
-
-
 def shoot(page, shots_dir, name: str, full_page: bool = True) -> None:
     """A screenshot for a human. An open sheet is fixed to the viewport: a full-page shot
     of a long page draws it in the wrong place, so take what the phone shows instead."""
@@ -200,7 +174,7 @@ def assert_fits(page, shots_dir, name: str) -> None:
     """A full-page screenshot, then no sideways scrolling at 390 px."""
     page.evaluate("document.fonts.ready.then(() => true)")
     shoot(page, shots_dir, name)
-    found = page.evaluate(FITS_JS)
+    found = page.evaluate(OVERFLOW_JS)
     assert found["innerWidth"] == found["clientWidth"] == 390, (name, page.url, found)
     assert found["scrollWidth"] <= found["clientWidth"], (name, page.url, found)
     assert not found["offenders"], (name, page.url, found)

@@ -10,12 +10,6 @@ from app.services.orders import LineRequest
 from tests import factories as f
 
 
-@pytest.fixture(autouse=True)
-def _ledger_stays_the_sum_of_its_entries(_fresh_state):
-    yield
-    f.assert_ledger_consistent()
-
-
 @pytest.fixture
 def shop():
     f.tier("GOLD", "金牌")

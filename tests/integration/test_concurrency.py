@@ -27,12 +27,6 @@ HOT = ("HOT-A", "HOT-B", "HOT-C")
 ON_HAND = 40
 
 
-@pytest.fixture(autouse=True)
-def _ledger_stays_the_sum_of_its_entries(_fresh_state):
-    yield
-    f.assert_ledger_consistent()
-
-
 def run_together(calls):
     """Run zero-argument callables in as many threads, released at once by a barrier."""
     barrier = threading.Barrier(len(calls))
