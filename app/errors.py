@@ -7,6 +7,7 @@ import logging
 from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from marshmallow import ValidationError
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from app.extensions import db
@@ -123,6 +124,21 @@ def handle_http_error(err: HTTPException):
     return _page(err.code or 500, message)
 
 
+def handle_integrity_error(err: IntegrityError):
+    """A uniqueness or constraint race the service did not foresee: the request changed
+    nothing (the transaction is rolled back), so it is a conflict to retry, not a crash."""
+    db.session.rollback()
+    log.warning("integrity error answered as 409: %s", err.orig)
+    if _wants_json():
+        return problem(
+            409,
+            "conflict",
+            "Conflict with the current state",
+            "Another request changed the same data at the same time; try again.",
+        )
+    return _page(409, _("Someone changed this at the same moment. Please try again."))
+
+
 def handle_unexpected(err: Exception):
     db.session.rollback()
     if isinstance(err, HTTPException):
@@ -138,5 +154,6 @@ def handle_unexpected(err: Exception):
 def register_errors(app: Flask) -> None:
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(ValidationError, handle_validation_error)
+    app.register_error_handler(IntegrityError, handle_integrity_error)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(Exception, handle_unexpected)

@@ -167,6 +167,7 @@ ZH = {
     "This order changed meanwhile; please refresh the page.": "订单状态已变化，请刷新页面。",
     "Refunded": "已退回货款",
     "Confirm order": "确认订单",
+    "Someone changed this at the same moment. Please try again.": "数据刚被同时修改，请重试。",
     "Change to %(n)s%(unit)s": "改为%(n)s%(unit)s",
 }
 

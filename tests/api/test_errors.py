@@ -340,3 +340,21 @@ def test_wrong_method_is_405_problem(client, hq):
 def test_conflict_problem_has_its_own_machine_code(client, hq):
     problem = _refused(_send(client, hq, "tier", {"code": "GOLD", "name": "金"}), 409)
     assert problem["code"] != "validation_error"
+
+
+def test_a_constraint_race_is_a_409_problem_and_changes_nothing(client, admin_h, monkeypatch):
+    """Two requests creating the same thing at once: the loser hits the unique index."""
+    from sqlalchemy.exc import IntegrityError
+
+    from app.services import accounts
+
+    def racing_create(code, name):
+        raise IntegrityError("INSERT INTO tiers …", {}, Exception("duplicate key"))
+
+    monkeypatch.setattr(accounts, "create_tier", racing_create)
+    response = client.post(
+        "/api/v1/admin/tiers", json={"code": "GOLD", "name": "金牌"}, headers=admin_h
+    )
+    assert response.status_code == 409
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["code"] == "conflict"
