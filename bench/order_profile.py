@@ -112,7 +112,7 @@ def instrument(steps: Steps) -> None:
 
     steps.wrap(api, "user_for_token", "auth: bearer token → user")
     steps.wrap(OrderCreateSchema, "load", "body: marshmallow load")
-    steps.wrap(idempotency, "claim", "idempotency.claim (+ its commit)")
+    steps.wrap(idempotency, "claim", "idempotency.claim (INSERT, no commit)")
     steps.wrap(svc, "check_lines", "check_lines (products)")
     steps.wrap(svc, "price_tables_for", "price_tables_for")
     steps.wrap(svc, "current_policy", "current_policy (settings)")
@@ -123,9 +123,8 @@ def instrument(steps: Steps) -> None:
     steps.wrap(svc, "place_order", "place_order: build ORM objects")
     steps.wrap(Session, "flush", "Session.flush (INSERTs, UPDATE number)")
     steps.wrap(Session, "commit", "Session.commit")
-    steps.wrap(api_orders, "reply", "reply: reload + marshmallow dump")
-    steps.wrap(idempotency, "complete", "idempotency.complete (+ commit)")
-    steps.wrap(idempotency, "release", "idempotency.release (409)")
+    steps.wrap(api_orders, "reply", "reply: marshmallow dump")
+    steps.wrap(idempotency, "remember", "idempotency.remember (answer kept with the key)")
 
 
 def _client_and_plan(n: int):

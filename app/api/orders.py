@@ -58,14 +58,16 @@ def create_order():
     claimed = idempotency.claim(g.api_user.id, key, print_)
     if isinstance(claimed, idempotency.Replay):
         return _replayed(claimed)
-    try:
-        order = orders.place_order(g.api_user, lines, idempotency_key_id=claimed.id, **place)
-    except Exception:
-        idempotency.release(claimed.id)
-        raise
-    response = reply(ORDER_OUT, order, 201)
-    idempotency.complete(claimed.id, 201, response.get_data(as_text=True))
-    return response
+    answer = {}
+
+    def keep_answer(order):
+        answer["response"] = reply(ORDER_OUT, order, 201)
+        idempotency.remember(claimed, 201, answer["response"].get_data(as_text=True))
+
+    orders.place_order(
+        g.api_user, lines, idempotency_key_id=claimed.id, before_commit=keep_answer, **place
+    )
+    return answer["response"]
 
 
 @bp.get("/orders")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
+import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -16,6 +16,7 @@ from app.extensions import db
 from app.models import IdempotencyKey
 
 KEEP_FOR = timedelta(hours=48)  # the contract promises at least 24 hours
+PURGE_CHANCE = 0.02  # expired keys are swept by one claim in fifty
 ABANDONED_AFTER = timedelta(minutes=5)  # a claim whose request died without an answer
 
 
@@ -34,41 +35,39 @@ def fingerprint(method: str, path: str, payload: object) -> str:
     return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
 
 
-def claim(user_id: int, key: str, print_: str, *, wait: float = 0) -> IdempotencyKey | Replay:
-    """Claim the key for this request, or say what an earlier identical request produced.
+def claim(user_id: int, key: str, print_: str) -> IdempotencyKey | Replay:
+    """Claim the key as the first write of this request's transaction, or say what an
+    earlier identical request produced.
 
-    With `wait`, a duplicate of a request still running waits up to that many seconds
-    for its answer. Raises Invalid idempotency_key_reused (another body), Conflict
-    idempotency_request_in_progress (the first request is still running).
+    The claim commits with the order (or rolls back with a refusal, so a corrected retry
+    can use the key). A duplicate sent while the first is still running waits on the
+    unique index for the first to finish, then replays its answer. Raises Invalid
+    idempotency_key_reused (another body), Conflict idempotency_request_in_progress (a
+    committed claim with no answer yet).
     """
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            return _claim(user_id, key, print_)
-        except Conflict:
-            if time.monotonic() >= deadline:
-                raise
-            time.sleep(0.1)
-
-
-def _claim(user_id: int, key: str, print_: str) -> IdempotencyKey | Replay:
     if not key or len(key) > 255:
         raise Invalid(errors={"Idempotency-Key": ["Must be 1–255 characters."]})
     now = datetime.now(UTC)
-    db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < now - KEEP_FOR))
+    if random.random() < PURGE_CHANCE:
+        db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < now - KEEP_FOR))
     row = IdempotencyKey(user_id=user_id, key=key, fingerprint=print_, created_at=now)
     db.session.add(row)
     try:
-        db.session.commit()
+        db.session.flush()
         return row
     except IntegrityError:
         db.session.rollback()
     existing = db.session.scalar(
         select(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
     )
-    if existing is None:  # released between our insert and our read: try once more
-        return _claim(user_id, key, print_)
+    if existing is None:  # the other request was refused and rolled back: ours to take
+        return claim(user_id, key, print_)
     return _answer_for(existing, print_, now)
+
+
+def remember(row: IdempotencyKey, status: int, body: str) -> None:
+    """Keep the answer with the claim, in the same transaction, for exact replays."""
+    row.response_status, row.response_body = status, body
 
 
 def _answer_for(existing: IdempotencyKey, print_: str, now: datetime) -> IdempotencyKey | Replay:
@@ -87,27 +86,9 @@ def _answer_for(existing: IdempotencyKey, print_: str, now: datetime) -> Idempot
             )
             .values(created_at=now)
         ).rowcount
-        db.session.commit()
-        if taken == 1:
+        if taken == 1:  # part of this request's transaction, like a fresh claim
             return db.session.get(IdempotencyKey, existing.id)
     raise Conflict(
         "A request with this Idempotency-Key is still being processed.",
         code="idempotency_request_in_progress",
     )
-
-
-def complete(row_id: int, status: int, body: str) -> None:
-    """Store the answer so replays return exactly it."""
-    db.session.execute(
-        update(IdempotencyKey)
-        .where(IdempotencyKey.id == row_id)
-        .values(response_status=status, response_body=body)
-    )
-    db.session.commit()
-
-
-def release(row_id: int) -> None:
-    """Forget a claim whose request was refused, so a corrected retry can run."""
-    db.session.rollback()
-    db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.id == row_id))
-    db.session.commit()

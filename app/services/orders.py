@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -144,6 +145,7 @@ def place_order(
     note: str = "",
     idempotency_key_id: int | None = None,
     clear_cart: bool = False,
+    before_commit: Callable[[Order], None] | None = None,
 ) -> Order:
     """Validate, reserve stock, debit funds and rebate, and create the order — or nothing.
 
@@ -196,13 +198,12 @@ def place_order(
     order.number = _number(order)
     _pay(order, dealer, user)
     if idempotency_key_id is not None:
-        db.session.execute(
-            update(IdempotencyKey)
-            .where(IdempotencyKey.id == idempotency_key_id)
-            .values(order_id=order.id)
-        )
+        # Usually already in this session (claimed in this transaction): no query.
+        db.session.get(IdempotencyKey, idempotency_key_id).order_id = order.id
     if clear_cart:
         db.session.execute(delete(CartItem).where(CartItem.user_id == user.id))
+    if before_commit is not None:
+        before_commit(order)  # e.g. keep the answer with the idempotency key, atomically
     _commit_keeping(order)
     return order
 

@@ -79,14 +79,10 @@ def place_with_key(key: str, form: str, lines: list[LineRequest], **place):
     the same request, even if the cart changed meanwhile (the first order emptied it).
     """
     print_ = idempotency.fingerprint("POST", form, {})
-    claimed = idempotency.claim(current_user.id, key or new_key(), print_, wait=5)
+    claimed = idempotency.claim(current_user.id, key or new_key(), print_)
     if isinstance(claimed, idempotency.Replay):
         return orders.order_by_id(current_user.dealer, claimed.order_id)
-    try:
-        return orders.place_order(current_user, lines, idempotency_key_id=claimed.id, **place)
-    except Exception:
-        idempotency.release(claimed.id)
-        raise
+    return orders.place_order(current_user, lines, idempotency_key_id=claimed.id, **place)
 
 
 @bp.get("/cart")
