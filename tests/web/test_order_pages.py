@@ -52,3 +52,11 @@ def test_a_short_line_can_be_fixed_from_the_checkout_page(two_dealers):
     )
     assert fixed.headers["Location"] == "/checkout"
     assert [line.qty for line in cart.view(shopper)[0].lines] == [6]
+
+
+def test_a_dealers_error_page_keeps_the_tab_bar(two_dealers):
+    f.web_login(two_dealers, "sh")
+    for url, status in (("/orders/SO000", 404), ("/catalog/NOPE", 404), ("/admin/", 403)):
+        response = two_dealers.get(url)
+        assert response.status_code == status
+        assert 'class="tabbar"' in response.get_data(as_text=True), url
