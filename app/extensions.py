@@ -41,6 +41,30 @@ def _client_ip() -> str:
 limiter = Limiter(key_func=_client_ip, default_limits=[])
 
 
+def failed_login(response) -> bool:
+    """Only failed attempts count against the login limits: a dealer's ERP that logs in
+    often, or a busy office behind one IP, is never locked out by its own successes."""
+    return response.status_code not in (200, 201, 302)
+
+
+def login_limits(func):
+    """Per-IP and per-account limits on failed login attempts (POST only)."""
+    from flask import current_app
+
+    per_ip = limiter.limit(
+        lambda: current_app.config["LOGIN_LIMITS_PER_IP"],
+        methods=["POST"],
+        deduct_when=failed_login,
+    )
+    per_account = limiter.limit(
+        lambda: current_app.config["LOGIN_LIMITS_PER_ACCOUNT"],
+        key_func=login_account_key,
+        methods=["POST"],
+        deduct_when=failed_login,
+    )
+    return per_ip(per_account(func))
+
+
 def login_account_key() -> str:
     """Rate-limit key for one account, whatever IP the attempts come from."""
     data = request.get_json(silent=True) if request.is_json else request.form

@@ -9,7 +9,7 @@ CODE = validate.Regexp(
     r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$", error="Use 1–32 letters, digits, _ . -"
 )
 SKU = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", error="Use 1–64 letters, digits, _ . -")
-USERNAME = validate.Regexp(r"^[A-Za-z0-9_.@-]{3,64}$", error="Use 3–64 letters, digits, _ . @ -")
+USERNAME = validate.Regexp(r"^\S{1,64}$", error="Use 1–64 characters without spaces.")
 
 
 class StrictSchema(Schema):
@@ -48,7 +48,7 @@ class DealerUpdateSchema(StrictSchema):
 
 class DealerUserCreateSchema(StrictSchema):
     username = Str(required=True, validate=USERNAME)
-    password = fields.String(required=True, validate=validate.Length(min=8, max=128))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=128))
     name = Str(allow_empty=True, load_default="", validate=validate.Length(max=128))
 
 

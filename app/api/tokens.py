@@ -4,21 +4,12 @@ from flask import current_app, g
 
 from app.api import ANY_USER, PUBLIC, bp, doc, load, reply
 from app.api.schemas import TokenCreateSchema, TokenOutSchema
-from app.extensions import limiter, login_account_key
+from app.extensions import login_limits
 from app.services import accounts
 
 
-def _login_limit_ip():
-    return current_app.config["LOGIN_LIMITS_PER_IP"]
-
-
-def _login_limit_account():
-    return current_app.config["LOGIN_LIMITS_PER_ACCOUNT"]
-
-
 @bp.post("/auth/tokens")
-@limiter.limit(_login_limit_ip)
-@limiter.limit(_login_limit_account, key_func=login_account_key)
+@login_limits
 @doc(
     summary="Exchange a username and password for a bearer token",
     role=PUBLIC,

@@ -137,10 +137,11 @@ def record_deposit(
 
 
 def adjust(dealer_code: str, account: str, amount: int, memo: str, by: User) -> LedgerEntry:
-    """A signed correction with a memo; it may not take rebate below zero nor funds below
-    the credit limit (the same floor orders have).
+    """A signed correction with a memo. Rebate may not go below zero; funds may go
+    anywhere: HQ's correction is authoritative (CONTRACT §3 refuses only the rebate case),
+    and the credit limit still holds every order placed afterwards.
 
-    Raises Invalid (zero amount, unknown account), Conflict (below the floor), NotFound.
+    Raises Invalid (zero amount, unknown account), Conflict (rebate below zero), NotFound.
     """
     if account not in ACCOUNTS:
         raise Invalid(errors={"account": ["Must be funds or rebate."]})
@@ -155,17 +156,13 @@ def adjust(dealer_code: str, account: str, amount: int, memo: str, by: User) -> 
             ADJUSTMENT,
             amount,
             f"adjustment:{uuid.uuid4().hex}",
-            floor=0 if account == REBATE else -dealer.credit_limit,
+            floor=0 if account == REBATE else None,
             memo=memo,
             by=by,
         )
     except InsufficientBalance as err:
-        if account == REBATE:
-            raise Conflict(
-                "The rebate balance would go below zero.", code="insufficient_rebate"
-            ) from err
         raise Conflict(
-            "Funds would go below the dealer's credit limit.", code="insufficient_funds"
+            "The rebate balance would go below zero.", code="insufficient_rebate"
         ) from err
     db.session.commit()
     return entry

@@ -6,7 +6,6 @@ from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
-    current_app,
     redirect,
     render_template,
     request,
@@ -16,7 +15,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from app.errors import Forbidden, Unauthorized
-from app.extensions import limiter, login_account_key
+from app.extensions import login_limits
 from app.services import accounts
 
 bp = Blueprint("auth", __name__)
@@ -44,12 +43,7 @@ def index():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_LIMITS_PER_IP"], methods=["POST"])
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMITS_PER_ACCOUNT"],
-    key_func=login_account_key,
-    methods=["POST"],
-)
+@login_limits
 def login():
     if request.method == "GET":
         if current_user.is_authenticated:

@@ -258,14 +258,28 @@ def test_username_of_an_admin_is_taken_too(client, gold):
     assert_problem(response, 409)
 
 
-def test_short_password_is_422_and_creates_nothing(client, gold):
+@pytest.mark.parametrize("password", ["", "x" * 129], ids=["empty", "over-128"])
+def test_an_empty_or_overlong_password_is_422_and_creates_nothing(client, gold, password):
+    """HQ sets the passwords and the contract sets no policy: any 1–128 characters."""
     f.dealer("SH001")
     before = db_state()
     response = client.post(
-        f"{DEALERS}/SH001/users", json={"username": "zhang", "password": "short"}, headers=gold
+        f"{DEALERS}/SH001/users", json={"username": "zhang", "password": password}, headers=gold
     )
     assert_problem(response, 422, fields=["password"])
     assert db_state() == before
+
+
+def test_a_short_password_and_a_two_letter_username_are_accepted(client, gold):
+    f.dealer("SH001")
+    response = client.post(
+        f"{DEALERS}/SH001/users", json={"username": "d1", "password": "pw"}, headers=gold
+    )
+    assert response.status_code == 201, response.get_json()
+    assert (
+        client.post("/api/v1/auth/tokens", json={"username": "d1", "password": "pw"}).status_code
+        == 201
+    )
 
 
 def test_invalid_dealer_user_is_422_and_creates_nothing(client, gold, subtests):

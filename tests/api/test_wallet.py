@@ -175,18 +175,22 @@ def test_a_negative_funds_adjustment_is_201_with_its_memo(finance):
     assert wallet(finance)["funds"]["balance"] == "95.00"
 
 
-def test_a_negative_funds_adjustment_stops_at_the_credit_limit(finance):
+def test_a_funds_adjustment_may_go_below_the_credit_limit_but_orders_may_not(finance):
+    """HQ's correction is authoritative (§3 refuses only rebate below zero); the credit
+    limit then holds every order placed afterwards."""
     accounts.update_dealer("SH001", {"credit_limit": 5000})
-    deposit(finance, "10.00", "ICBC-0009")
-    assert adjust(finance, "funds", "-60.00").status_code == 201  # exactly -credit_limit
-    before = f.footprint()
+    assert adjust(finance, "funds", "-60.00", memo="退货冲减").status_code == 201
 
-    assert_problem(adjust(finance, "funds", "-0.01"), 409, "insufficient_funds")
-
-    assert f.footprint() == before
-    assert wallet(finance)["funds"]["balance"] == "-50.00"
-    # A credit still lands when the account sits below a floor that was lowered since.
-    accounts.update_dealer("SH001", {"credit_limit": 0})
+    assert wallet(finance)["funds"] == {
+        "balance": "-60.00",
+        "credit_limit": "50.00",
+        "available": "-10.00",
+    }
+    order = finance.client.post(
+        "/api/v1/orders", json={"lines": [{"sku": "TEA-1", "qty": 1}]}, headers=finance.headers
+    )
+    assert_problem(order, 409, "insufficient_funds")
+    # A credit lands even while the account sits below the floor.
     assert adjust(finance, "funds", "1.00").status_code == 201
 
 

@@ -141,3 +141,17 @@ def test_english_is_one_tap_away_and_chinese_is_the_default(client):
     assert '<html lang="en">' in html and "Log in" in html
     client.get("/lang/zh_CN")
     assert "登录" in client.get("/login").get_data(as_text=True)
+
+
+def test_successful_logins_never_count_against_the_limits(client, people, app):
+    """An office behind one IP, or an ERP fetching tokens often, is not locked out."""
+    limit = int(app.config["LOGIN_LIMITS_PER_IP"].split("/")[0])
+    for _ in range(limit + 5):
+        response = client.post(
+            "/api/v1/auth/tokens", json={"username": "sh", "password": f.PASSWORD}
+        )
+        assert response.status_code == 201
+    token = f.csrf_from(client.get("/login").data)
+    for _ in range(limit + 5):
+        data = {"username": "sh", "password": f.PASSWORD, "csrf_token": token}
+        assert client.post("/login", data=data).status_code == 302
