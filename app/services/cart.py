@@ -12,6 +12,7 @@ from app.models import CartItem, Product, StockLevel, User
 from app.services import catalog
 from app.services.orders import LineRequest, order_for_dealer
 from app.services.pricing import PriceBreak, PriceTable
+from app.services.quantities import MAX_LINE_QTY, PackRules, fit
 
 
 @dataclass(slots=True)
@@ -34,9 +35,15 @@ class CartLine:
         return self.table.next_break(self.qty)
 
     @property
-    def more_for_next_break(self) -> int:
+    def next_break_qty(self) -> int | None:
+        """The first orderable quantity that gets the next break's price."""
         nb = self.next_break
-        return nb.min_qty - self.qty if nb else 0
+        return rules_of(self.product).above(nb.min_qty - 1) if nb else None
+
+    @property
+    def more_for_next_break(self) -> int:
+        target = self.next_break_qty
+        return target - self.qty if target else 0
 
     @property
     def short(self) -> bool:
@@ -59,38 +66,60 @@ class Cart:
         return [LineRequest(line.product.sku, line.qty) for line in self.lines]
 
 
-def valid_qty(product: Product, qty: int) -> bool:
+def rules_of(product) -> PackRules:
+    """The product's pack rules (minimum order, pack multiple)."""
+    return PackRules(product.min_order_qty, product.order_multiple)
+
+
+def valid_qty(product, qty: int) -> bool:
     """At least the minimum order, in whole pack multiples."""
-    return qty >= product.min_order_qty and qty % product.order_multiple == 0
+    return rules_of(product).valid(qty)
 
 
-def snap_qty(product: Product, qty: int) -> int:
+def snap_qty(product, qty: int) -> int:
     """The nearest valid quantity at or above qty (the minimum order at least)."""
-    qty = max(qty, product.min_order_qty)
-    step = product.order_multiple
-    return -(-qty // step) * step
+    rules = rules_of(product)
+    return qty if rules.valid(qty) and qty >= rules.first else rules.above(qty - 1)
 
 
-def _qty_error(product: Product, qty: int) -> Invalid:
+def _qty_error(product, qty: int, available: int | None, code: str = "invalid_quantity"):
+    """A refused quantity that names the orderable ones either side of it."""
+    rules = rules_of(product)
+    max_qty = rules.up_to(available) if available is not None else None
+    below = rules.below(qty) if qty > rules.first else None
+    above = rules.above(qty) if code == "invalid_quantity" else None
     return Invalid(
-        f"Order {product.name} from {product.min_order_qty} {product.unit}, "
+        f"Order {product.name} from {rules.first} {product.unit}, "
         f"in steps of {product.order_multiple}.",
-        errors={"qty": [f"From {product.min_order_qty}, in steps of {product.order_multiple}."]},
+        code=code,
+        errors={"qty": [f"From {rules.first}, in steps of {product.order_multiple}."]},
+        name=product.name,
+        unit=product.unit,
+        min_order_qty=rules.first,
+        order_multiple=product.order_multiple,
+        below=below if max_qty is None or below is None else min(below, max_qty),
+        above=above,
+        max_qty=max_qty,
     )
 
 
 def add(user: User, sku: str, qty: int) -> int:
     """Add qty to the line for sku (creating it); returns the line's new quantity.
 
-    Raises NotFound for a product the dealer cannot see, Invalid for a bad quantity.
+    Raises NotFound for a product the dealer cannot see, Invalid for a quantity that breaks
+    the pack rules ("invalid_quantity") or that today's stock cannot fill
+    ("quantity_over_stock"); both name the orderable quantities nearest to it.
     """
-    product = catalog.item(user.dealer, sku).product
-    item = db.session.get(CartItem, (user.id, product.id))
-    total = qty + (item.qty if item else 0)
+    item = catalog.item(user.dealer, sku)
+    product = item.product
+    line = db.session.get(CartItem, (user.id, product.id))
+    total = qty + (line.qty if line else 0)
     if qty < 1 or not valid_qty(product, total):
-        raise _qty_error(product, total)
-    if item:
-        item.qty = total
+        raise _qty_error(product, total, item.available)
+    if total > item.available:
+        raise _qty_error(product, total, item.available, code="quantity_over_stock")
+    if line:
+        line.qty = total
     else:
         db.session.add(CartItem(user_id=user.id, product_id=product.id, qty=total))
     db.session.commit()
@@ -99,27 +128,63 @@ def add(user: User, sku: str, qty: int) -> int:
 
 def set_qty(user: User, sku: str, qty: int) -> None:
     """Set a line's quantity; 0 removes it. Raises NotFound or Invalid."""
-    product = catalog.item(user.dealer, sku).product
+    item = catalog.item(user.dealer, sku)
     if qty == 0:
         remove(user, sku)
         return
-    if not valid_qty(product, qty):
-        raise _qty_error(product, qty)
-    item = db.session.get(CartItem, (user.id, product.id))
-    if item:
-        item.qty = qty
+    if not valid_qty(item.product, qty):
+        raise _qty_error(item.product, qty, item.available)
+    _store(user, item.product.id, qty)
+    db.session.commit()
+
+
+def _store(user: User, product_id: int, qty: int) -> None:
+    line = db.session.get(CartItem, (user.id, product_id))
+    if line:
+        line.qty = qty
     else:
-        db.session.add(CartItem(user_id=user.id, product_id=product.id, qty=qty))
+        db.session.add(CartItem(user_id=user.id, product_id=product_id, qty=qty))
+
+
+@dataclass(frozen=True, slots=True)
+class TypedQty:
+    """What the cart holds after a dealer typed a quantity, and why it differs."""
+
+    sku: str
+    name: str
+    unit: str
+    typed: int
+    qty: int  # 0: the line was removed
+    reason: str  # "", "pack_rules", "stock", "out_of_stock", "removed"
+    before: int = 0  # what the line held before (for 撤销 after a removal)
+
+
+def type_qty(user: User, sku: str, typed: int) -> TypedQty:
+    """Set a line to a typed quantity, fitted to the pack rules and today's stock.
+
+    0 removes the line. A quantity off the pack rules becomes the nearest orderable one, and
+    more than the stock can fill becomes the most it can; the answer says which happened, so
+    the page never shows a number the cart does not hold. Raises NotFound.
+    """
+    item = catalog.item(user.dealer, sku)
+    product = item.product
+    if typed <= 0:
+        held = remove(user, sku)
+        return TypedQty(sku, product.name, product.unit, typed, 0, "removed", held)
+    result = fit(rules_of(product), min(typed, MAX_LINE_QTY), item.available)
+    _store(user, product.id, result.qty)
     db.session.commit()
+    return TypedQty(sku, product.name, product.unit, typed, result.qty, result.reason)
 
 
-def remove(user: User, sku: str) -> None:
-    """Drop a line from the cart (no error when it is not there)."""
+def remove(user: User, sku: str) -> int:
+    """Drop a line from the cart; returns the quantity it held (0 when it was not there)."""
     product_id = select(Product.id).where(Product.sku == sku).scalar_subquery()
-    db.session.execute(
-        delete(CartItem).where(CartItem.user_id == user.id, CartItem.product_id == product_id)
-    )
+    mine = (CartItem.user_id == user.id, CartItem.product_id == product_id)
+    held = db.session.scalar(select(CartItem.qty).where(*mine)) or 0
+    db.session.execute(delete(CartItem).where(*mine))
     db.session.commit()
+    return held
 
 
 def clear(user: User) -> None:

@@ -25,6 +25,7 @@ from app.extensions import db
 from app.models import Category, Dealer, DealerPrice, Product, StockLevel, TierPrice
 from app.models.catalog import product_tier_limits, query_grams
 from app.services.pricing import PriceBreak, PriceTable, resolve_table
+from app.services.quantities import BreakRow, PackRules, break_rows
 from app.services.settings import get_setting
 
 IN_STOCK, LOW, OUT_OF_STOCK = "in_stock", "low", "out_of_stock"
@@ -70,8 +71,24 @@ class CatalogItem:
         return self.table.unit_price(self.product.min_order_qty)
 
     @property
-    def next_break(self) -> PriceBreak | None:
-        return self.table.next_break(self.product.min_order_qty)
+    def rules(self) -> PackRules:
+        return PackRules(self.product.min_order_qty, self.product.order_multiple)
+
+    @property
+    def max_qty(self) -> int | None:
+        """The most that can be ordered from today's stock (None: not even the minimum)."""
+        return self.rules.up_to(self.available)
+
+    @property
+    def break_rows(self) -> list[BreakRow]:
+        """The price breaks as orderable quantities, marked where stock cannot reach them."""
+        return break_rows(self.table.breaks, self.rules, self.available)
+
+    @property
+    def next_break(self) -> BreakRow | None:
+        """The first cheaper row above the first orderable quantity that stock can reach."""
+        rows = self.break_rows
+        return next((r for r in rows[1:] if r.reachable and r.price < rows[0].price), None)
 
     @property
     def status(self) -> str:
@@ -237,7 +254,7 @@ def item(dealer: Dealer, sku: str) -> CatalogItem:
     """One product as the dealer sees it; raises NotFound when it is not visible to them."""
     rows = db.session.execute(_CARD.where(visible_to(dealer), Product.sku == sku)).all()
     if not rows:
-        raise NotFound(f"No product {sku!r}.")
+        raise NotFound(f"No product {sku!r}.", subject=("product", sku))
     return _items(dealer, rows)[0]
 
 

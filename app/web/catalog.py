@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from urllib.parse import parse_qs, urlsplit
 
-from flask import current_app, jsonify, render_template, request
+from flask import current_app, jsonify, make_response, render_template, request, url_for
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -20,11 +21,14 @@ def _int_arg(name: str, default: int | None = None) -> int | None:
     return int(value) if value.isdigit() and int(value) > 0 else default
 
 
+def _browse_args() -> tuple[str, int | None]:
+    return request.args.get("q", "").strip()[:100], _int_arg("category")
+
+
 @bp.get("/catalog")
 def catalog():
     dealer = current_user.dealer
-    q = request.args.get("q", "").strip()[:100]
-    category_id = _int_arg("category")
+    q, category_id = _browse_args()
     page = catalog_svc.browse(
         dealer,
         q=q,
@@ -34,19 +38,47 @@ def catalog():
         with_total=False,
     )
     context = {"page": page, "q": q, "category_id": category_id}
-    if request.htmx and request.htmx.target != "main":
-        # Infinite scroll or search-as-you-type: just the cards (and the next sentinel).
-        return render_template("dealer/_cards.html", **context)
+    htmx = request.htmx
+    if htmx and not htmx.history_restore_request and htmx.target != "main":
+        if htmx.target != "cards":  # infinite scroll: the next cards and the next sentinel
+            return render_template("dealer/_cards.html", **context)
+        # A search as you type: the cards, the chips (keeping the query) out of band, and
+        # one history entry per search — pushed when it starts, replaced as it is refined.
+        body = render_template(
+            "dealer/_search_results.html", categories=catalog_svc.categories(dealer), **context
+        )
+        response = make_response(body)
+        url = url_for("web.catalog", q=q or None, category=category_id)
+        header = "HX-Replace-Url" if _searching(htmx.current_url) else "HX-Push-Url"
+        response.headers[header] = url
+        return response
     return render_template(
-        "dealer/catalog.html", categories=catalog_svc.categories(dealer), **context
+        "dealer/catalog.html",
+        categories=catalog_svc.categories(dealer),
+        **context,
     )
+
+
+def _searching(current_url: str | None) -> bool:
+    """Whether the page the dealer is on already shows a search (so typing refines it)."""
+    if not current_url:
+        return False
+    parts = urlsplit(current_url)
+    return parts.path == url_for("web.catalog") and bool(parse_qs(parts.query).get("q"))
 
 
 @bp.get("/catalog/<sku>")
 def product_page(sku: str):
     item = catalog_svc.item(current_user.dealer, sku)
+    q, category_id = _browse_args()
+    back = url_for("web.catalog", q=q or None, category=category_id) + f"#p-{sku}"
     return render_template(
-        "dealer/product.html", item=item, tier=current_user.dealer.tier, key=new_key(), error=None
+        "dealer/product.html",
+        item=item,
+        tier=current_user.dealer.tier,
+        key=new_key(),
+        error=None,
+        back_url=back,
     )
 
 

@@ -273,7 +273,8 @@ def test_sheet_cart_checkout_and_the_order_list(demo, app, page, sign_in, js_err
     expect(page.get_by_role("dialog")).to_have_count(0)  # the sheet closes
     expect(badge).to_be_visible()
     expect(badge).to_have_text("1")
-    expect(page.locator("#toast")).to_have_text("已加入购物车（共10）")
+    # The toast names the product and its units; the badge counts products (lines).
+    expect(page.locator("#toast")).to_have_text(f"已加入购物车：{NAME} 共10箱（购物车共1种商品）")
     assert cart_lines(app) == {SKU: 10}
 
     tab(page, "购物车").click()
