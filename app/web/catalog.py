@@ -25,6 +25,13 @@ def _browse_args() -> tuple[str, int | None]:
     return request.args.get("q", "").strip()[:100], _int_arg("category")
 
 
+@bp.after_request
+def _vary_on_htmx(response):
+    """A page and its htmx fragment share a URL: caches (and Back) must keep them apart."""
+    response.vary.add("HX-Request")
+    return response
+
+
 @bp.get("/catalog")
 def catalog():
     dealer = current_user.dealer

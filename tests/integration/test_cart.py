@@ -252,3 +252,54 @@ def test_a_refused_order_keeps_the_cart(shop):
 
     assert lines_of(shop.buyer) == {"TEA-1": 2}
     assert view.lines[0].short
+
+
+# --- a typed quantity is fitted, never refused silently ---------------------------------
+
+
+def test_a_typed_quantity_becomes_the_nearest_whole_pack_and_says_why(shop):
+    cart.add(shop.buyer, "JUICE-6", 6)
+
+    change = cart.type_qty(shop.buyer, "JUICE-6", 8)
+
+    assert (change.qty, change.reason) == (6, "pack_rules")  # 8 is nearer 6 than 12
+    assert lines_of(shop.buyer) == {"JUICE-6": 6}
+    assert cart.type_qty(shop.buyer, "JUICE-6", 9).qty == 12  # a tie goes up
+
+
+def test_a_typed_quantity_beyond_the_stock_becomes_what_the_stock_allows(shop):
+    products.set_on_hand("JUICE-6", 20)
+
+    change = cart.type_qty(shop.buyer, "JUICE-6", 30)
+
+    assert (change.qty, change.reason) == (18, "stock")
+    assert lines_of(shop.buyer) == {"JUICE-6": 18}
+
+
+def test_typing_zero_removes_the_line_and_remembers_what_it_held(shop):
+    cart.add(shop.buyer, "JUICE-6", 12)
+
+    change = cart.type_qty(shop.buyer, "JUICE-6", 0)
+
+    assert (change.reason, change.before) == ("removed", 12)
+    assert lines_of(shop.buyer) == {}
+
+
+def test_adding_more_than_the_stock_is_refused_naming_the_most_that_fits(shop):
+    products.set_on_hand("JUICE-6", 20)
+
+    with pytest.raises(Invalid) as refused:
+        cart.add(shop.buyer, "JUICE-6", 24)
+
+    assert refused.value.code == "quantity_over_stock"
+    assert refused.value.extra["max_qty"] == 18
+    assert cart.count(shop.buyer) == 0
+
+
+def test_a_quantity_off_the_packs_names_the_orderable_ones_either_side(shop):
+    with pytest.raises(Invalid) as refused:
+        cart.add(shop.buyer, "JUICE-6", 8)
+
+    extra = refused.value.extra
+    assert refused.value.code == "invalid_quantity"
+    assert (extra["below"], extra["above"], extra["min_order_qty"]) == (6, 12, 6)
