@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from app.errors import Conflict, Invalid, NotFound
@@ -27,7 +27,7 @@ from app.models.orders import APPROVED, CANCELLED, REJECTED, SUBMITTED
 from app.models.wallet import FUNDS, REBATE
 from app.money import apply_rate, format_fen
 from app.services import wallet
-from app.services.catalog import price_tables_for, visible_to
+from app.services.catalog import _escape_like, price_tables_for, visible_to
 from app.services.rebates import current_policy
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -368,7 +368,7 @@ def order_for_dealer(dealer: Dealer, number: str) -> Order:
         .where(Order.number == number, Order.dealer_id == dealer.id)
     )
     if order is None:
-        raise NotFound(f"No order {number!r}.")
+        raise NotFound(f"No order {number!r}.", subject=("order", number))
     return order
 
 
@@ -376,17 +376,44 @@ def order_for_admin(number: str) -> Order:
     """Any order, for HQ. Raises NotFound."""
     order = db.session.scalar(select(Order).options(*_with_details()).where(Order.number == number))
     if order is None:
-        raise NotFound(f"No order {number!r}.")
+        raise NotFound(f"No order {number!r}.", subject=("order", number))
     return order
 
 
+def _order_matches(q: str):
+    """Order number, or any line's product name or SKU, contains q (case-insensitive)."""
+    pattern = "%" + _escape_like(q) + "%"
+    on_a_line = (
+        select(OrderLine.id)
+        .where(OrderLine.order_id == Order.id)
+        .where(
+            or_(
+                OrderLine.name.ilike(pattern, escape="\\"),
+                OrderLine.sku.ilike(pattern, escape="\\"),
+            )
+        )
+        .exists()
+    )
+    return or_(Order.number.ilike(pattern, escape="\\"), on_a_line)
+
+
 def dealer_orders(
-    dealer: Dealer, statuses: tuple[str, ...] = (), page: int = 1, per_page: int = 20
+    dealer: Dealer,
+    statuses: tuple[str, ...] = (),
+    page: int = 1,
+    per_page: int = 20,
+    *,
+    q: str = "",
 ):
-    """The dealer's orders, newest first, with lines; returns (orders, total)."""
+    """The dealer's orders, newest first, with lines; returns (orders, total).
+
+    `q` narrows them to orders whose number or a line's product name or SKU contains it.
+    """
     conditions = [Order.dealer_id == dealer.id]
     if statuses:
         conditions.append(Order.status.in_(statuses))
+    if q.strip():
+        conditions.append(_order_matches(q.strip()))
     orders = db.session.scalars(
         select(Order)
         .options(selectinload(Order.lines))
@@ -416,5 +443,5 @@ def order_by_id(dealer: Dealer, order_id: int | None) -> Order:
     """The dealer's order by id (for idempotent replays); raises NotFound."""
     order = db.session.get(Order, order_id) if order_id else None
     if order is None or order.dealer_id != dealer.id:
-        raise NotFound("No such order.")
+        raise NotFound("No such order.", subject=("order", None))
     return order

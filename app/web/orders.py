@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from flask import flash, render_template, request, url_for
+import re
+from functools import partial
+from math import ceil
+
+from flask import flash, make_response, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -30,14 +34,33 @@ TABS = {
     "cancelled": (_l("Cancelled"), (CANCELLED, REJECTED)),
 }
 
+ORDERS_PAGE_SIZE = 20
+
 
 @bp.get("/orders")
 def orders_page():
     tab = request.args.get("tab", "all")
     if tab not in TABS:
         tab = "all"
-    items, _total = orders.dealer_orders(current_user.dealer, TABS[tab][1], per_page=50)
-    return render_template("dealer/orders.html", orders=items, tab=tab, tabs=TABS)
+    q = request.args.get("q", "").strip()[:100]
+    raw_page = request.args.get("page", "")
+    page = max(int(raw_page), 1) if re.fullmatch(r"[0-9]{1,6}", raw_page) else 1
+    find = partial(
+        orders.dealer_orders, current_user.dealer, TABS[tab][1], per_page=ORDERS_PAGE_SIZE, q=q
+    )
+    items, total = find(page=page)
+    pages = max(1, ceil(total / ORDERS_PAGE_SIZE))
+    if page > pages:  # a stale or edited link past the end: show the last page there is
+        page = pages
+        items, total = find(page=page)
+    context = {"orders": items, "tab": tab, "q": q, "page": page, "pages": pages}
+    if request.htmx and request.htmx.target == "more-orders":
+        # The load-more sentinel: just the next cards and the next sentinel.
+        response = make_response(render_template("dealer/_order_cards.html", **context))
+    else:
+        response = make_response(render_template("dealer/orders.html", tabs=TABS, **context))
+    response.vary.add("HX-Request")
+    return response
 
 
 @bp.get("/orders/<number>")
