@@ -66,75 +66,149 @@
     return price;
   }
 
+  /* Pack rules, as app/services/quantities.py has them: from `first`, in steps of `step`,
+     up to `max` (the most today's stock can fill; absent when not even `first` fits). */
+  function rulesOf(form) {
+    var num = function (name) { return parseInt(form.getAttribute(name), 10); };
+    var step = num("data-step") || 1;
+    var max = num("data-max");
+    return { first: num("data-moq") || step, step: step, max: isNaN(max) ? null : max };
+  }
+  function isValid(r, qty) { return qty >= r.first && qty % r.step === 0; }
+  function above(r, qty) { return Math.max(r.first, (Math.floor(qty / r.step) + 1) * r.step); }
+  function below(r, qty) {
+    var q = Math.floor((qty - 1) / r.step) * r.step;
+    return q >= r.first ? q : null;
+  }
+  function typedQty(input) {
+    var text = input.value.replace(/[\uff10-\uff19]/g, function (c) {
+      return String.fromCharCode(c.charCodeAt(0) - 0xfee0);
+    }).trim();
+    return /^\d{1,7}$/.test(text) ? parseInt(text, 10) : null;
+  }
+
   function repaint(form) {
     var input = form.querySelector('input[name="qty"]');
-    var qty = parseInt(input.value, 10) || 0;
+    var r = rulesOf(form);
+    var typed = typedQty(input);
+    var qty = typed === null ? 0 : typed;
+    var less = form.querySelector('[data-step-by="-1"]');
+    var more = form.querySelector('[data-step-by="1"]');
+    if (less) less.disabled = qty <= r.first;
+    if (more) more.disabled = r.max === null || qty >= r.max;
+    var maxNote = form.querySelector("[data-max-note]");
+    if (maxNote) maxNote.hidden = r.max === null || qty < r.max;
+    var hint = form.querySelector("[data-qty-hint]");
+    if (hint) {
+      var text = "";
+      if (typed !== null && typed > 0 && r.max !== null && typed > r.max) {
+        text = hint.getAttribute("data-over").replace("{max}", r.max);
+      } else if (typed !== null && typed > 0 && !isValid(r, typed)) {
+        var low = below(r, typed), high = above(r, typed);
+        text = low === null ? hint.getAttribute("data-from").replace("{high}", high)
+          : hint.getAttribute("data-between").replace("{low}", low).replace("{high}", high);
+      }
+      hint.textContent = text;
+      hint.hidden = !text;
+      if (maxNote && text) maxNote.hidden = true;
+    }
     var raw = form.getAttribute("data-breaks");
-    if (!raw) return;
+    if (!raw || !qty) return;
     var breaks = JSON.parse(raw);
+    var rows = JSON.parse(form.getAttribute("data-rows") || "[]");
     var price = priceFor(breaks, qty);
     var unit = form.querySelector("[data-unit-price]");
     var amount = form.querySelector("[data-amount]");
     if (unit) unit.textContent = yuan(price);
     if (amount) amount.textContent = yuan(price * qty);
-    var hint = form.querySelector("[data-next-break]");
-    var next = breaks.filter(function (row) { return row[0] > qty && row[1] < price; })[0];
-    if (hint) {
-      hint.hidden = !next;
-      if (next) hint.textContent = hint.getAttribute("data-template") ?
-        hint.getAttribute("data-template").replace("{n}", next[0] - qty).replace("{price}", yuan(next[1])) :
-        "≥" + next[0] + " " + yuan(next[1]);
+    var next = form.querySelector("[data-next-break]");
+    var row = rows.filter(function (x) { return x[0] > qty && x[2] && x[1] < price; })[0];
+    if (next) {
+      next.hidden = !row;
+      if (row) next.textContent = next.getAttribute("data-template")
+        .replace("{n}", row[0] - qty).replace("{price}", yuan(row[1]));
     }
-    var table = form.parentNode.querySelector("[data-breaks-table]");
-    if (table) {
-      var active = 1;
-      breaks.forEach(function (row) { if (row[0] <= qty) active = row[0]; });
+    var table = document.querySelector("[data-breaks-table]");
+    if (table && rows.length) {
+      var active = rows[0][0];
+      rows.forEach(function (x) { if (x[0] <= qty) active = x[0]; });
       table.querySelectorAll("tr[data-min]").forEach(function (tr) {
         tr.classList.toggle("is-active", parseInt(tr.getAttribute("data-min"), 10) === active);
       });
     }
   }
 
+  /* − and + move between orderable quantities from the one nearest what is in the box. */
+  function stepped(r, typed, by) {
+    var qty = typed === null ? r.first : typed;
+    var to = by > 0 ? (isValid(r, qty) ? qty + r.step : above(r, qty)) : below(r, qty);
+    if (to === null) to = r.first;
+    if (r.max !== null && to > r.max) to = r.max;
+    return to;
+  }
+
+  function closeSheet() {
+    var sheet = document.getElementById("sheet");
+    if (!sheet || !sheet.innerHTML) return;
+    sheet.innerHTML = "";
+    if (sheetOpener && document.contains(sheetOpener)) sheetOpener.focus();
+  }
+  var sheetOpener = null;
+
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-step-by]");
     if (button) {
+      event.preventDefault();
       var form = button.closest("[data-stepper]");
       var input = form.querySelector('input[name="qty"]');
-      var moq = parseInt(form.getAttribute("data-moq"), 10) || 1;
-      var step = parseInt(form.getAttribute("data-step"), 10) || 1;
-      var qty = (parseInt(input.value, 10) || moq) + step * parseInt(button.getAttribute("data-step-by"), 10);
-      input.value = Math.max(moq, Math.ceil(qty / step) * step);
+      var to = stepped(rulesOf(form), typedQty(input), parseInt(button.getAttribute("data-step-by"), 10));
+      if (String(to) === input.value) return;
+      input.value = to;
       repaint(form);
       input.dispatchEvent(new Event("change", { bubbles: true }));
       return;
     }
-    if (event.target.closest("[data-close-sheet]")) {
-      document.getElementById("sheet").innerHTML = "";
+    if (event.target.closest("[data-close-sheet]")) closeSheet();
+    var opener = event.target.closest('[hx-target="#sheet"]');
+    if (opener && !opener.closest("#sheet")) sheetOpener = opener;
+    /* ‹ goes back to where the dealer came from (search, category, scroll), when that is ours. */
+    var back = event.target.closest("a[data-back]");
+    if (back && history.length > 1 && document.referrer) {
+      var from = new URL(document.referrer);
+      if (from.origin === location.origin && from.pathname !== location.pathname &&
+          from.pathname !== "/login") {
+        event.preventDefault();
+        history.back();
+      }
     }
-    var useAll = event.target.closest("[data-use-all-rebate]");
-    if (useAll) {
-      var box = useAll.closest("[data-checkout]");
-      box.querySelector("#use_rebate").value = (parseInt(box.getAttribute("data-rebate-max"), 10) / 100).toFixed(2);
-      checkout(box);
-    }
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") closeSheet();
   });
 
   document.addEventListener("input", function (event) {
     var form = event.target.closest("[data-stepper]");
     if (form && event.target.name === "qty") repaint(form);
-    var box = event.target.closest("[data-checkout]");
-    if (box) checkout(box);
   });
 
-  function checkout(box) {
-    var goods = parseInt(box.getAttribute("data-goods"), 10);
-    var available = parseInt(box.getAttribute("data-available"), 10);
-    var typed = parseFloat(box.querySelector("#use_rebate").value || "0");
-    var rebate = isNaN(typed) ? 0 : Math.round(typed * 100);
-    box.querySelectorAll("[data-payable]").forEach(function (el) { el.textContent = yuan(goods - rebate); });
-    var after = box.querySelector("[data-after]");
-    if (after) after.textContent = yuan(available - goods + rebate);
+  /* A new sheet: its quantity box gets the focus, so a keyboard user is inside the dialog. */
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail.target && event.detail.target.id === "sheet") {
+      var input = event.detail.target.querySelector('input[name="qty"]');
+      if (input) input.focus({ preventScroll: true });
+    }
+  });
+
+  /* The active chip (category or order status) is scrolled into sight in its row. */
+  function showActiveChips() {
+    document.querySelectorAll(".chips .is-active").forEach(function (chip) {
+      var row = chip.parentNode;
+      var left = chip.offsetLeft - (row.clientWidth - chip.offsetWidth) / 2;
+      row.scrollLeft = Math.max(0, left);
+    });
   }
+  showActiveChips();
 
   /* A plain form submits once; the server's idempotency key covers the rest. */
   document.addEventListener("submit", function (event) {
@@ -156,4 +230,90 @@
   document.body.addEventListener("toast", function (event) { toast(event.detail.value); });
   document.addEventListener("visibilitychange", function () { if (!document.hidden) refresh(); });
   setInterval(refresh, REFRESH_MS);
+
+  /* Checkout: the rebate field held to 0…most as it is typed, the payable and the funds after
+     that follow from it, and why 提交订单 is disabled when the server would refuse the order.
+     The same rules as app/web/checkout.py; money stays in integer fen. */
+  (function () {
+    var box = document.querySelector("[data-checkout]");
+    if (!box) return;
+    var input = box.querySelector("#use_rebate");
+    var note = box.querySelector("[data-rebate-note]");
+    var submit = box.querySelector("#submit-order");
+    var attr = function (name) { return parseInt(box.getAttribute(name), 10) || 0; };
+    var goods = attr("data-goods"), available = attr("data-available");
+    var most = attr("data-rebate-max"), shortLines = attr("data-short-lines");
+    var sent = false;
+
+    function money(fen) {
+      var whole = Math.floor(Math.abs(fen) / 100).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+      return (fen < 0 ? "-" : "") + "¥" + whole + "." + String(Math.abs(fen) % 100).padStart(2, "0");
+    }
+    function plain(fen) { return Math.floor(fen / 100) + "." + String(fen % 100).padStart(2, "0"); }
+    function say(name, typed, fen) {
+      return (input.getAttribute("data-msg-" + name) || "")
+        .replace("{typed}", typed.slice(0, 20)).replace("{value}", money(fen));
+    }
+
+    /* What the typed text means: {fen, text, message}; text is null when it may stay as typed. */
+    function read(raw) {
+      var text = raw.replace(/[\uff10-\uff19\uff0e]/g, function (c) {
+        return String.fromCharCode(c.charCodeAt(0) - 0xfee0);
+      }).replace(/[¥,\s]/g, "");
+      if (text === "" || text === ".") return { fen: 0, text: null, message: "" };
+      if (text.charAt(0) === "-") return { fen: 0, text: "0", message: say("negative", raw, 0) };
+      var match = /^(\d*)(?:\.(\d*))?$/.exec(text);
+      if (!match) return { fen: 0, text: "", message: say("nan", raw, 0) };
+      var whole = match[1] || "0", frac = match[2] || "";
+      var fen = whole.length > 12 ? Infinity : parseInt(whole, 10) * 100 + parseInt((frac.slice(0, 2) + "00").slice(0, 2), 10);
+      var cut = /[1-9]/.test(frac.slice(2));
+      if (fen > most || (cut && fen === most)) return { fen: most, text: plain(most), message: say("over", raw, most) };
+      if (cut) return { fen: fen, text: plain(fen), message: say("cut", raw, fen) };
+      return { fen: fen, text: null, message: "" };
+    }
+
+    function paint(rebate) {
+      var payable = Math.max(goods - rebate, 0);
+      var after = available - payable;
+      var missing = payable > 0 ? Math.max(payable - available, 0) : 0;
+      box.querySelectorAll("[data-payable]").forEach(function (el) { el.textContent = money(payable); });
+      var afterBox = box.querySelector("[data-after]");
+      afterBox.textContent = money(after);
+      afterBox.classList.toggle("is-negative", after < 0);
+      var funds = box.querySelector("[data-why-funds]");
+      funds.hidden = !missing;
+      if (missing) funds.textContent = funds.getAttribute("data-template").replace("{amount}", money(missing));
+      box.querySelector("#submit-why").hidden = !missing && !shortLines;
+      if (!sent) submit.disabled = Boolean(missing || shortLines);
+    }
+
+    function fit() {
+      if (input.disabled) return paint(0);
+      var seen = read(input.value);
+      if (seen.text !== null) input.value = seen.text;
+      if (seen.message || !note.hasAttribute("data-server")) {
+        note.textContent = seen.message;
+        note.hidden = !seen.message;
+        input.setAttribute("aria-invalid", seen.message ? "true" : "false");
+      }
+      note.removeAttribute("data-server");
+      paint(seen.fen);
+    }
+
+    var useAll = box.querySelector("[data-use-all-rebate]");
+    if (useAll) useAll.addEventListener("click", function (event) {
+      event.preventDefault();
+      input.value = plain(most);
+      fit();
+    });
+    var recalc = box.querySelector("[data-recalc]");
+    if (recalc) recalc.hidden = true;  /* the figures follow the typing */
+    input.addEventListener("input", fit);
+    input.addEventListener("keydown", function (event) {
+      if (event.key === "Enter") { event.preventDefault(); fit(); }
+    });
+    box.addEventListener("submit", function () { sent = true; });
+    if (note.textContent.trim()) note.setAttribute("data-server", "");
+    fit();
+  })();
 })();
