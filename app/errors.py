@@ -6,6 +6,7 @@ import logging
 
 from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
 from marshmallow import ValidationError
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
@@ -16,18 +17,32 @@ log = logging.getLogger(__name__)
 
 
 class DomainError(Exception):
-    """A refusal the caller can act on; `code` is stable for machines."""
+    """A refusal the caller can act on; `code` is stable for machines.
+
+    `detail` is English for machines (the API's problem+json); pages translate from `code`,
+    `errors` and `subject` instead. `subject` names what was refused as (kind, key), e.g.
+    ("order", "SO…"): it is for pages only and never reaches an API answer, unlike `extra`.
+    """
 
     status = 400
     code = "bad_request"
     title = "Bad request"
 
-    def __init__(self, detail: str = "", *, code: str | None = None, errors=None, **extra):
+    def __init__(
+        self,
+        detail: str = "",
+        *,
+        code: str | None = None,
+        errors=None,
+        subject: tuple[str, str | None] | None = None,
+        **extra,
+    ):
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         if code:
             self.code = code
         self.errors = errors
+        self.subject = subject
         self.extra = extra
 
 
@@ -96,11 +111,19 @@ def _page(status: int, message: str):
     return render_template("error.html", status=status, message=message), status
 
 
+def _explained(err: DomainError) -> str:
+    """The refusal in the reader's language (never the English `detail`)."""
+    # Imported here: app.web imports this module, so a top-level import would be circular.
+    from app.web.helpers import explain_error
+
+    return explain_error(err)
+
+
 def handle_domain_error(err: DomainError):
     db.session.rollback()
     if _wants_json():
         return problem(err.status, err.code, err.title, err.detail, err.errors, **err.extra)
-    return _page(err.status, err.detail)
+    return _page(err.status, _explained(err))
 
 
 def handle_validation_error(err: ValidationError):
@@ -108,20 +131,33 @@ def handle_validation_error(err: ValidationError):
     errors = flatten_errors(err.messages)
     if _wants_json():
         return problem(422, "validation_error", "Invalid input", "Some fields are invalid.", errors)
-    return _page(422, "; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
+    return _page(422, _explained(Invalid(errors=errors)))
 
 
 def handle_http_error(err: HTTPException):
     if _wants_json():
         code = (err.name or "error").lower().replace(" ", "_")
         return problem(err.code or 500, code, err.name, err.description or err.name)
+    return _page(err.code or 500, _http_message(err))
+
+
+def _http_message(err: HTTPException) -> str:
+    """Werkzeug's descriptions are English: a page says it in the reader's language."""
+    if isinstance(err, CSRFError):
+        return _("This page has expired. Please reload it and try again.")
     messages = {
+        400: _("Some input is not valid. Please check it and try again."),
+        401: _("Please log in again."),
         403: _("You do not have access to this page."),
         404: _("This page does not exist."),
+        405: _("This page does not exist."),
         429: _("Too many attempts. Please wait a minute and try again."),
     }
-    message = messages.get(err.code, err.description or err.name)
-    return _page(err.code or 500, message)
+    if err.code in messages:
+        return messages[err.code]
+    if (err.code or 500) < 500:
+        return messages[400]
+    return _("Something went wrong on our side. Please try again.")
 
 
 def handle_integrity_error(err: IntegrityError):

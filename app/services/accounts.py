@@ -75,7 +75,7 @@ def dealer_by_code(code: str) -> Dealer:
     """The dealer with this code; raises NotFound."""
     dealer = db.session.scalar(select(Dealer).where(Dealer.code == code))
     if dealer is None:
-        raise NotFound(f"No dealer {code!r}.")
+        raise NotFound(f"No dealer {code!r}.", subject=("dealer", code))
     return dealer
 
 

@@ -26,7 +26,7 @@ def product_by_sku(sku: str) -> Product:
     """The product with this SKU, active or not; raises NotFound."""
     product = db.session.scalar(select(Product).where(Product.sku == sku))
     if product is None:
-        raise NotFound(f"No product {sku!r}.")
+        raise NotFound(f"No product {sku!r}.", subject=("product", sku))
     return product
 
 

@@ -9,6 +9,7 @@ from importlib.metadata import version
 from babel.dates import format_timedelta
 from flask import Flask, request
 from flask_babel import format_datetime, get_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app.money import MoneyError, display_fen, parse_fen
@@ -31,7 +32,7 @@ STATUS_LABELS = {
 }
 SOURCE_LABELS = {
     "dealer": _l("Your contract price"),
-    "tier": _l("%(tier)s tier price"),
+    "tier": _l("Tier price (%(tier)s)"),
     "list": _l("Standard price"),
 }
 
@@ -76,47 +77,139 @@ def _field_message(field: str) -> str | None:
         "use_rebate": _l("Check the rebate: an amount such as 12.50, within what you may use."),
         "reason": _l("Please give a reason."),
         "sku": _l("A product is no longer available."),
+        "lines": _l("Check the products and quantities of this order."),
     }
     return str(messages[leaf]) if leaf in messages else None
 
 
-def explain_error(err) -> str:
-    """A refusal in the reader's language; services speak English for machines."""
-    extra = getattr(err, "extra", {}) or {}
-    if err.code == "insufficient_stock":
-        lines = "；".join(
-            str(
-                _l(
-                    "%(name)s: requested %(r)s, available %(a)s",
-                    name=getattr(err, "names", {}).get(row["sku"], row["sku"]),
-                    r=row["requested"],
-                    a=row["available"],
-                )
+NOT_FOUND = {
+    "product": (_l("We could not find product %(key)s."), _l("We could not find this product.")),
+    "order": (_l("We could not find order %(key)s."), _l("We could not find this order.")),
+    "dealer": (_l("We could not find dealer %(key)s."), _l("We could not find this dealer.")),
+}
+# What a refusal means when nothing more precise is known: never the service's English.
+GENERIC = {
+    400: _l("Some input is not valid. Please check it and try again."),
+    401: _l("Please log in again."),
+    403: _l("You do not have access to this page."),
+    404: _l("The item you asked for does not exist."),
+    409: _l("This changed meanwhile. Please refresh the page and try again."),
+    422: _l("Some input is not valid. Please check it and try again."),
+}
+KNOWN = {
+    "rebate_over_cap": _l("That is more rebate than this order may use."),
+    "insufficient_rebate": _l("That is more than your rebate balance."),
+    "idempotency_request_in_progress": _l("This order is still being submitted; please wait."),
+    "idempotency_key_reused": _l(
+        "This form was already sent with other contents. Please reload the page."
+    ),
+    "invalid_status": _l("This order changed meanwhile; please refresh the page."),
+    "invalid_credentials": _l("Wrong username or password."),
+    "account_inactive": _l("This account has been deactivated. Please contact HQ."),
+}
+
+
+def _not_found(err) -> str | None:
+    kind, key = getattr(err, "subject", None) or (None, None)
+    if err.status != 404 or kind not in NOT_FOUND:
+        return None
+    with_key, without_key = NOT_FOUND[kind]
+    return str(with_key) % {"key": key} if key else str(without_key)
+
+
+def _first_field_message(errors) -> str | None:
+    messages = (_field_message(field) for field in errors or {})
+    return next((m for m in messages if m), None)
+
+
+def _stock_lines(err, extra: dict) -> str:
+    names = getattr(err, "names", None) or {}
+    units = getattr(err, "units", None) or {}
+    lines = []
+    for row in extra.get("lines", []):
+        sku = row["sku"]
+        values = {"name": names.get(sku, sku), "r": row["requested"], "a": row["available"]}
+        if units.get(sku):
+            line = _(
+                "%(name)s: requested %(r)s %(unit)s, available %(a)s %(unit)s",
+                unit=units[sku],
+                **values,
             )
-            for row in extra.get("lines", [])
-        )
-        return str(_l("Not enough stock. %(lines)s", lines=lines))
-    if err.code == "insufficient_funds":
-        return str(
-            _l(
-                "Not enough funds: %(available)s available, this needs %(required)s.",
-                available=_yuan_text(extra.get("available", "")),
-                required=_yuan_text(extra.get("required", "")),
-            )
-        )
-    known = {
-        "rebate_over_cap": _l("That is more rebate than this order may use."),
-        "insufficient_rebate": _l("That is more than your rebate balance."),
-        "idempotency_request_in_progress": _l("This order is still being submitted; please wait."),
-        "invalid_status": _l("This order changed meanwhile; please refresh the page."),
+        else:
+            line = _("%(name)s: requested %(r)s, available %(a)s", **values)
+        lines.append(line)
+    return _("Not enough stock. %(lines)s", lines="；".join(lines))
+
+
+def _funds(err, extra: dict) -> str:
+    return _(
+        "Not enough funds: %(available)s available, this needs %(required)s.",
+        available=_yuan_text(extra.get("available", "")),
+        required=_yuan_text(extra.get("required", "")),
+    )
+
+
+def _quantity_rule(extra: dict) -> str:
+    values = {
+        "name": extra.get("name", ""),
+        "unit": extra.get("unit", ""),
+        "min": extra.get("min_order_qty", 1),
+        "step": extra.get("order_multiple", 1),
     }
-    if err.code in known:
-        return str(known[err.code])
-    for field in err.errors or {}:
-        message = _field_message(field)
-        if message:
-            return message
-    return err.detail
+    if values["step"] > 1:
+        return _("%(name)s: order from %(min)s %(unit)s, in steps of %(step)s.", **values)
+    return _("%(name)s: order at least %(min)s %(unit)s.", **values)
+
+
+def _quantity(err, extra: dict) -> str:
+    """The pack rule, then the valid quantities either side of the typed one, within stock."""
+    max_qty, unit = extra.get("max_qty"), extra.get("unit", "")
+    options = [n for n in (extra.get("below"), extra.get("above")) if n]
+    fits = [n for n in options if max_qty is None or n <= max_qty]
+    parts = [_quantity_rule(extra)]
+    if len(fits) == 2:
+        parts.append(_("Try %(a)s or %(b)s %(unit)s.", a=fits[0], b=fits[1], unit=unit))
+    elif fits:
+        parts.append(_("Try %(n)s %(unit)s.", n=fits[0], unit=unit))
+    if max_qty is not None and len(fits) < max(len(options), 1):
+        if max_qty > 0:
+            parts.append(_("Stock allows at most %(n)s %(unit)s.", n=max_qty, unit=unit))
+        else:
+            parts.append(_("Not enough in stock for the minimum order."))
+    # Chinese sentences end in 。 and follow each other without a space.
+    return ("" if is_chinese() else " ").join(parts)
+
+
+def _over_stock(err, extra: dict) -> str:
+    name, unit, max_qty = extra.get("name", ""), extra.get("unit", ""), extra.get("max_qty")
+    if not max_qty:
+        return _("%(name)s: not enough in stock for the minimum order.", name=name)
+    return _("%(name)s: stock allows at most %(n)s %(unit)s.", name=name, n=max_qty, unit=unit)
+
+
+EXPLAINERS = {
+    "insufficient_stock": _stock_lines,
+    "insufficient_funds": _funds,
+    "invalid_quantity": _quantity,
+    "quantity_over_stock": _over_stock,
+}
+
+
+def explain_error(err) -> str:
+    """A refusal in the reader's language; services speak English for machines.
+
+    Never the service's English `detail`: a case without its own words gets its status's.
+    """
+    if err.code in EXPLAINERS:
+        return EXPLAINERS[err.code](err, getattr(err, "extra", {}) or {})
+    if err.code in KNOWN:
+        return str(KNOWN[err.code])
+    message = _not_found(err) or _first_field_message(err.errors)
+    return message or str(GENERIC.get(err.status, GENERIC[400]))
+
+
+def is_chinese() -> bool:
+    return get_locale().language == "zh"
 
 
 def local_time(value: datetime | None) -> str:
@@ -134,7 +227,7 @@ def register(app: Flask) -> None:
         age=age,
         price_source_label=price_source_label,
         htmx_version=HTMX_VERSION,
-        is_chinese=lambda: get_locale().language == "zh",
+        is_chinese=is_chinese,
         html_lang=lambda: "zh-CN" if get_locale().language == "zh" else "en",
     )
     app.jinja_env.trim_blocks = True

@@ -10,6 +10,9 @@ from app.web import bp
 @bp.get("/me")
 def me():
     dealer = current_user.dealer
+    summary = wallet.summary(dealer)
+    # A negative funds balance is money owed, already drawn from the credit limit.
+    owed = max(-summary.funds_balance, 0)
     return render_template(
-        "dealer/me.html", user=current_user, dealer=dealer, wallet=wallet.summary(dealer)
+        "dealer/me.html", user=current_user, dealer=dealer, wallet=summary, owed=owed
     )
