@@ -131,6 +131,7 @@ ZH = {
     "The minimum order is %(n)s %(unit)s.": "起订量为%(n)s%(unit)s。",
     "Out of stock for now: not enough for the minimum order.": "暂时缺货：库存不足起订量。",
     "Name or SKU": "搜索商品名称或编码",
+    "%(n)s %(unit)s": "%(n)s%(unit)s",
     "‹ Previous page": "‹ 上一页",
     "Page %(n)s": "第%(n)s页",
     "Total": "合计",

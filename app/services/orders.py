@@ -104,6 +104,7 @@ def _reserve(lines: list[LineRequest], products: dict[str, Product]) -> list[dic
 
 def _shortage(short: list[dict], products: dict[str, Product]) -> Conflict:
     names_by_sku = {row["sku"]: products[row["sku"]].name for row in short}
+    units_by_sku = {row["sku"]: products[row["sku"]].unit for row in short}
     db.session.rollback()
     ids = [row.pop("product_id") for row in short]
     available = dict(
@@ -118,6 +119,7 @@ def _shortage(short: list[dict], products: dict[str, Product]) -> Conflict:
     names = ", ".join(f"{r['sku']} ({r['available']} available)" for r in short)
     err = Conflict(f"Not enough stock for {names}.", code="insufficient_stock", lines=short)
     err.names = names_by_sku  # for pages; the API's lines stay exactly {sku, requested, available}
+    err.units = units_by_sku
     return err
 
 

@@ -216,6 +216,11 @@ def local_time(value: datetime | None) -> str:
     return format_datetime(value, "yyyy-MM-dd HH:mm") if value else ""
 
 
+def quantity(n, unit: str) -> str:
+    """A number and its unit: "10箱" in Chinese, "10 箱" in English (the unit is data)."""
+    return _("%(n)s %(unit)s", n=n, unit=unit)
+
+
 def register(app: Flask) -> None:
     app.jinja_env.filters["yuan"] = display_fen
     app.jinja_env.filters["local_time"] = local_time
@@ -228,6 +233,7 @@ def register(app: Flask) -> None:
         price_source_label=price_source_label,
         htmx_version=HTMX_VERSION,
         is_chinese=is_chinese,
+        quantity=quantity,
         html_lang=lambda: "zh-CN" if get_locale().language == "zh" else "en",
     )
     app.jinja_env.trim_blocks = True

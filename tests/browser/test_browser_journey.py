@@ -190,7 +190,7 @@ def test_the_sheet_steps_between_orderable_quantities_and_stops_at_the_stock(
     expect(hint).to_have_text("库存仅够订20罐。")
 
     rows = sheet.locator("[data-breaks-table] tbody tr")
-    expect(rows.first).to_contain_text("≥ 6 罐")  # the table reads from the minimum order
+    expect(rows.first).to_contain_text("≥ 6罐")  # the table reads from the minimum order
     expect(rows.last).to_contain_text("库存不足")  # 50 is beyond the stock
     expect(sheet.locator("[data-next-break]")).to_be_hidden()  # nothing reachable to hint at
     shoot(page, shots_dir, "sheet-stepper", full_page=False)

@@ -440,7 +440,7 @@ def test_short_stock_names_the_line_and_what_is_available(
         form.get_by_role("button", name="提交订单").click()
     alert = page.get_by_role("alert")
     expect(alert).to_be_visible()
-    expect(alert).to_contain_text("无糖乌龙茶 500ml：需要 8，可用 5")  # named, in Chinese
+    expect(alert).to_contain_text("无糖乌龙茶 500ml：需要8箱，可用5箱")  # in Chinese, with units
     expect(alert).not_to_contain_text("Not enough")
     expect(alert).not_to_contain_text("冰爽柠檬茶")  # only the short line is named
     shoot(page, shots_dir, "short-stock")

@@ -45,7 +45,7 @@ def test_a_short_line_can_be_fixed_from_the_checkout_page(two_dealers):
     refused = two_dealers.post("/checkout", data={"key": key, "csrf_token": token})
     page = refused.get_data(as_text=True)
     assert refused.status_code == 409
-    assert "乌龙茶：需要 10，可用 7" in page and "改为6箱" in page  # 7 rounded down to packs of 2
+    assert "乌龙茶：需要10箱，可用7箱" in page and "改为6箱" in page  # 7 rounded down to packs of 2
 
     fixed = two_dealers.post(
         "/cart/TEA-1", data={"qty": "6", "next": "checkout", "csrf_token": token}
