@@ -76,7 +76,7 @@ ZH = {
     "Browse products": "去看商品",
     "Approved": "已审核通过",
     "Rejected": "已驳回",
-    "Added to cart: %(name)s, now %(qty)s %(unit)s. %(lines)s products in your cart.": "已加入购物车：%(name)s 共%(qty)s%(unit)s（购物车共%(lines)s种商品）",
+    "Added to cart: %(name)s, now %(qty)s %(unit)s. Products in your cart: %(lines)s.": "已加入购物车：%(name)s 共%(qty)s%(unit)s（购物车共%(lines)s种商品）",
     "Order %(number)s submitted": "订单 %(number)s 已提交",
     "To review": "待审核",
     "To ship": "待发货",

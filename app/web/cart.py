@@ -56,7 +56,7 @@ def cart_add():
     lines = cart.count(current_user)
     product = catalog.item(current_user.dealer, sku).product
     message = _(
-        "Added to cart: %(name)s, now %(qty)s %(unit)s. %(lines)s products in your cart.",
+        "Added to cart: %(name)s, now %(qty)s %(unit)s. Products in your cart: %(lines)s.",
         name=product.name,
         qty=total,
         unit=product.unit,
