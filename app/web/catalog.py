@@ -32,23 +32,43 @@ def _vary_on_htmx(response):
     return response
 
 
-@bp.get("/catalog")
-def catalog():
-    dealer = current_user.dealer
-    q, category_id = _browse_args()
+MAX_RESTORED_PAGES = 10
+
+
+def _catalog_page(dealer, q: str, category_id: int | None) -> tuple[catalog_svc.CatalogPage, int]:
+    """The page asked for; `?upto=N` is pages 1…N at once (how Back finds the dealer's place)."""
+    size = current_app.config["CATALOG_PAGE_SIZE"]
+    upto = min(_int_arg("upto", 0) or 0, MAX_RESTORED_PAGES)
+    number = upto or _int_arg("page", 1)
     page = catalog_svc.browse(
         dealer,
         q=q,
         category_id=category_id,
-        page=_int_arg("page", 1),
-        per_page=current_app.config["CATALOG_PAGE_SIZE"],
+        page=1 if upto else number,
+        per_page=size * upto if upto else size,
         with_total=False,
     )
+    if upto:  # the next sentinel continues after page N, in pages of the usual size
+        page = catalog_svc.CatalogPage(page.items, upto, size, None, page.has_more)
+    return page, upto
+
+
+@bp.get("/catalog")
+def catalog():
+    dealer = current_user.dealer
+    q, category_id = _browse_args()
+    page, upto = _catalog_page(dealer, q, category_id)
     context = {"page": page, "q": q, "category_id": category_id}
     htmx = request.htmx
     if htmx and not htmx.history_restore_request and htmx.target != "main":
-        if htmx.target != "cards":  # infinite scroll: the next cards and the next sentinel
-            return render_template("dealer/_cards.html", **context)
+        if htmx.target != "cards":
+            # Infinite scroll: the next cards and sentinel. The address becomes "pages 1…N",
+            # so Back from a product reloads as much of the list as the dealer had seen and
+            # the browser can put them back at the card they opened.
+            response = make_response(render_template("dealer/_cards.html", **context))
+            url = url_for("web.catalog", q=q or None, category=category_id, upto=page.page)
+            response.headers["HX-Replace-Url"] = url
+            return response
         # A search as you type: the cards, the chips (keeping the query) out of band, and
         # one history entry per search — pushed when it starts, replaced as it is refined.
         body = render_template(
@@ -62,6 +82,7 @@ def catalog():
     return render_template(
         "dealer/catalog.html",
         categories=catalog_svc.categories(dealer),
+        restored=bool(upto),
         **context,
     )
 

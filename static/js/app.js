@@ -171,12 +171,13 @@
     if (event.target.closest("[data-close-sheet]")) closeSheet();
     var opener = event.target.closest('[hx-target="#sheet"]');
     if (opener && !opener.closest("#sheet")) sheetOpener = opener;
-    /* ‹ goes back to where the dealer came from (search, category, scroll), when that is ours. */
+    /* ‹ goes back to the list the dealer came from (its search, category, tab and scroll)
+       when the page before was one of the lists the link names; else it follows its href. */
     var back = event.target.closest("a[data-back]");
     if (back && history.length > 1 && document.referrer) {
       var from = new URL(document.referrer);
-      if (from.origin === location.origin && from.pathname !== location.pathname &&
-          from.pathname !== "/login") {
+      var lists = back.getAttribute("data-back").split(" ");
+      if (from.origin === location.origin && lists.indexOf(from.pathname) >= 0) {
         event.preventDefault();
         history.back();
       }

@@ -300,3 +300,21 @@ def test_cart_names_and_empty_state_links_are_big_enough_to_tap(pack, app, page,
     page.goto("/orders?tab=done")
     link = page.locator(".empty a").first.bounding_box()
     assert link["height"] >= 44, link
+
+
+def test_back_from_a_product_deep_in_the_list_returns_to_its_card(demo, app, page, sign_in):
+    sign_in(page, *DEALER)
+    page.goto("/catalog")
+    cards = page.locator("#cards li[data-sku]")
+    first_page = cards.count()
+    page.locator("#cards li.more").scroll_into_view_if_needed()
+    expect(cards).not_to_have_count(first_page)  # the next page came in
+    target = cards.nth(first_page + 2)
+    sku = target.get_attribute("data-sku")
+    target.scroll_into_view_if_needed()
+    target.locator("a.card-link").click()
+    expect(page).to_have_url(re.compile(rf"/catalog/{sku}"))
+    page.locator("a.back").click()
+    expect(page).to_have_url(re.compile(r"/catalog\?upto=2$"))  # the pages the dealer had seen
+    card = page.locator(f'#cards li[data-sku="{sku}"]')
+    expect(card).to_be_in_viewport()

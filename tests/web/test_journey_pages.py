@@ -186,3 +186,16 @@ def test_a_later_catalog_page_without_javascript_links_back_to_the_one_before(sh
     finally:
         app.config["CATALOG_PAGE_SIZE"] = 20
     assert 'rel="prev" href="/catalog"' in page and "第2页" in page
+
+
+def test_pages_one_to_n_come_at_once_for_back_and_scroll_sets_that_address(shop, app):
+    f.product("TEA-2", name="红茶", list_price=500, on_hand=100, category="饮料")
+    app.config["CATALOG_PAGE_SIZE"] = 1
+    try:
+        page = text(shop.get("/catalog?upto=2"))
+        scrolled = shop.get("/catalog?page=2", headers=HTMX)
+    finally:
+        app.config["CATALOG_PAGE_SIZE"] = 20
+    assert page.count('class="card product-card"') == 2 and 'rel="prev"' not in page
+    assert "/catalog?page=3" in page  # the list goes on after page 2
+    assert scrolled.headers["HX-Replace-Url"] == "/catalog?upto=2"
