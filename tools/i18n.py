@@ -132,6 +132,7 @@ ZH = {
     "Out of stock for now: not enough for the minimum order.": "暂时缺货：库存不足起订量。",
     "Name or SKU": "搜索商品名称或编码",
     "%(n)s %(unit)s": "%(n)s%(unit)s",
+    "Already in your cart: %(n)s.": "购物车中已有%(n)s。",
     "‹ Previous page": "‹ 上一页",
     "Page %(n)s": "第%(n)s页",
     "Total": "合计",

@@ -82,10 +82,14 @@ def snap_qty(product, qty: int) -> int:
     return qty if rules.valid(qty) and qty >= rules.first else rules.above(qty - 1)
 
 
-def _qty_error(product, qty: int, available: int | None, code: str = "invalid_quantity"):
-    """A refused quantity that names the orderable ones either side of it."""
+def _qty_error(
+    product, qty: int, available: int | None, code: str = "invalid_quantity", in_cart: int = 0
+):
+    """A refused quantity that names the orderable ones either side of it, within what the
+    stock can still fill once the cart's line (`in_cart`) is counted."""
     rules = rules_of(product)
-    max_qty = rules.up_to(available) if available is not None else None
+    room = None if available is None else available - in_cart
+    max_qty = rules.up_to(room) if room is not None else None
     below = rules.below(qty) if qty > rules.first else None
     above = rules.above(qty) if code == "invalid_quantity" else None
     return Invalid(
@@ -100,30 +104,50 @@ def _qty_error(product, qty: int, available: int | None, code: str = "invalid_qu
         below=below if max_qty is None or below is None else min(below, max_qty),
         above=above,
         max_qty=max_qty,
+        in_cart=in_cart,
     )
+
+
+def check_qty(item: catalog.CatalogItem, qty: int, in_cart: int = 0) -> None:
+    """Refuse, naming the nearest choices, a quantity the pack rules or the stock forbid.
+
+    `qty` is judged by the product's own rules (what the order sheet's stepper offers); the
+    stock must fill it on top of what the cart already holds. Raises Invalid with code
+    "invalid_quantity" or "quantity_over_stock".
+    """
+    product = item.product
+    if not valid_qty(product, qty) and not (in_cart and valid_qty(product, in_cart + qty)):
+        raise _qty_error(product, qty, item.available, in_cart=in_cart)
+    if in_cart + qty > item.available:
+        raise _qty_error(product, qty, item.available, "quantity_over_stock", in_cart)
+
+
+def held(user: User, product_id: int) -> int:
+    """How much of the product the user's cart holds (0: none)."""
+    line = db.session.get(CartItem, (user.id, product_id))
+    return line.qty if line else 0
 
 
 def add(user: User, sku: str, qty: int) -> int:
     """Add qty to the line for sku (creating it); returns the line's new quantity.
 
     Raises NotFound for a product the dealer cannot see, Invalid for a quantity that breaks
-    the pack rules ("invalid_quantity") or that today's stock cannot fill
-    ("quantity_over_stock"); both name the orderable quantities nearest to it.
+    the pack rules ("invalid_quantity") or that today's stock cannot fill on top of the
+    line ("quantity_over_stock"); both name the orderable quantities nearest to it.
     """
     item = catalog.item(user.dealer, sku)
     product = item.product
     line = db.session.get(CartItem, (user.id, product.id))
-    total = qty + (line.qty if line else 0)
-    if qty < 1 or not valid_qty(product, total):
-        raise _qty_error(product, total, item.available)
-    if total > item.available:
-        raise _qty_error(product, total, item.available, code="quantity_over_stock")
+    before = line.qty if line else 0
+    if qty < 1:
+        raise _qty_error(product, qty, item.available, in_cart=before)
+    check_qty(item, qty, before)
     if line:
-        line.qty = total
+        line.qty = before + qty
     else:
-        db.session.add(CartItem(user_id=user.id, product_id=product.id, qty=total))
+        db.session.add(CartItem(user_id=user.id, product_id=product.id, qty=qty))
     db.session.commit()
-    return total
+    return before + qty
 
 
 def set_qty(user: User, sku: str, qty: int) -> None:

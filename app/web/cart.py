@@ -33,7 +33,10 @@ def order_sheet(sku: str):
     item = catalog.item(current_user.dealer, sku)
     if not _htmx():
         return go(url_for("web.product_page", sku=sku))
-    return render_template("dealer/_sheet.html", item=item, key=new_key(), error=None)
+    in_cart = cart.held(current_user, item.product.id)
+    return render_template(
+        "dealer/_sheet.html", item=item, key=new_key(), error=None, in_cart=in_cart
+    )
 
 
 def _sheet_error(sku: str, qty: int, key: str, err: DomainError):
@@ -41,7 +44,14 @@ def _sheet_error(sku: str, qty: int, key: str, err: DomainError):
     item = catalog.item(current_user.dealer, sku)
     template = "dealer/_sheet.html" if _htmx() else "dealer/product.html"
     status = 200 if _htmx() else err.status
-    context = {"item": item, "key": key, "error": err, "qty": qty, "tier": current_user.dealer.tier}
+    context = {
+        "item": item,
+        "key": key,
+        "error": err,
+        "qty": qty,
+        "tier": current_user.dealer.tier,
+        "in_cart": cart.held(current_user, item.product.id),
+    }
     return render_template(template, **context), status
 
 
@@ -75,14 +85,16 @@ def buy_now():
     sku, qty, key = request.form.get("sku", ""), 0, request.form.get("key", "")
     try:
         qty = form_int("qty")
-        order = place_with_key(key, "web:buy-now", [LineRequest(sku, qty)])
+        item = catalog.item(current_user.dealer, sku)
+        check = lambda: cart.check_qty(item, qty)  # noqa: E731  (the sheet's own words)
+        order = place_with_key(key, "web:buy-now", [LineRequest(sku, qty)], check=check)
     except DomainError as err:
         return _sheet_error(sku, qty, key, err)
     flash(_("Order %(number)s submitted", number=order.number))
     return go(url_for("web.order_page", number=order.number))
 
 
-def place_with_key(key: str, form: str, lines: list[LineRequest], **place):
+def place_with_key(key: str, form: str, lines: list[LineRequest], check=None, **place):
     """Place an order once per key (a double tap or a retry finds the first order).
 
     The page made the key when it rendered the form, so any resubmission of that form is
@@ -92,6 +104,8 @@ def place_with_key(key: str, form: str, lines: list[LineRequest], **place):
     claimed = idempotency.claim(current_user.id, key or new_key(), print_)
     if isinstance(claimed, idempotency.Replay):
         return orders.order_by_id(current_user.dealer, claimed.order_id)
+    if check:  # a first attempt only: a replay must find its order, whatever the stock is now
+        check()
     return orders.place_order(current_user, lines, idempotency_key_id=claimed.id, **place)
 
 
@@ -105,7 +119,9 @@ def cart_page():
 def _undo_from_args(view: cart.Cart) -> cart.TypedQty | None:
     """After a plain-form removal the redirect names the line, so 撤销 works without JS."""
     sku, qty = request.args.get("removed", ""), request.args.get("qty", "")
-    if not sku or not qty.isdigit() or any(line.product.sku == sku for line in view.lines):
+    if not sku or not qty.isdigit() or not 0 < int(qty) <= cart.MAX_LINE_QTY:
+        return None
+    if any(line.product.sku == sku for line in view.lines):
         return None
     try:
         product = catalog.item(current_user.dealer, sku).product

@@ -10,6 +10,7 @@ from flask import current_app, jsonify, make_response, render_template, request,
 from flask_babel import get_locale
 from flask_login import current_user
 
+from app.services import cart as cart_svc
 from app.services import catalog as catalog_svc
 from app.web import bp
 from app.web.forms import new_key
@@ -99,14 +100,18 @@ def _searching(current_url: str | None) -> bool:
 def product_page(sku: str):
     item = catalog_svc.item(current_user.dealer, sku)
     q, category_id = _browse_args()
-    back = url_for("web.catalog", q=q or None, category=category_id) + f"#p-{sku}"
+    # The list the card was on: the same page (no JavaScript) or pages 1…N (after scrolling).
+    upto = min(_int_arg("upto", 0) or 0, MAX_RESTORED_PAGES) or None
+    page = None if upto else _int_arg("page")
+    back = url_for("web.catalog", q=q or None, category=category_id, page=page, upto=upto)
     return render_template(
         "dealer/product.html",
         item=item,
         tier=current_user.dealer.tier,
         key=new_key(),
         error=None,
-        back_url=back,
+        back_url=f"{back}#p-{sku}",
+        in_cart=cart_svc.held(current_user, item.product.id),
     )
 
 

@@ -161,30 +161,42 @@ def _quantity_rule(extra: dict) -> str:
     return _("%(name)s: order at least %(min)s %(unit)s.", **values)
 
 
+def _sentences(parts: list[str]) -> str:
+    # Chinese sentences end in 。 and follow each other without a space.
+    return ("" if is_chinese() else " ").join(parts)
+
+
+def _in_cart(extra: dict) -> list[str]:
+    held, unit = extra.get("in_cart") or 0, extra.get("unit", "")
+    return [_("Already in your cart: %(n)s.", n=quantity(held, unit))] if held else []
+
+
 def _quantity(err, extra: dict) -> str:
-    """The pack rule, then the valid quantities either side of the typed one, within stock."""
+    """The pack rule, then the valid quantities either side of the typed one, within stock
+    (the stock limit said once: as the choice when it is the only one left)."""
     max_qty, unit = extra.get("max_qty"), extra.get("unit", "")
     options = [n for n in (extra.get("below"), extra.get("above")) if n]
     fits = [n for n in options if max_qty is None or n <= max_qty]
+    capped = max_qty is not None and len(fits) < max(len(options), 1)
     parts = [_quantity_rule(extra)]
-    if len(fits) == 2:
+    if capped and max_qty:
+        parts.append(_("Stock allows at most %(n)s %(unit)s.", n=max_qty, unit=unit))
+    elif capped:
+        parts.append(_("Not enough in stock for the minimum order."))
+    elif len(fits) == 2:
         parts.append(_("Try %(a)s or %(b)s %(unit)s.", a=fits[0], b=fits[1], unit=unit))
     elif fits:
         parts.append(_("Try %(n)s %(unit)s.", n=fits[0], unit=unit))
-    if max_qty is not None and len(fits) < max(len(options), 1):
-        if max_qty > 0:
-            parts.append(_("Stock allows at most %(n)s %(unit)s.", n=max_qty, unit=unit))
-        else:
-            parts.append(_("Not enough in stock for the minimum order."))
-    # Chinese sentences end in 。 and follow each other without a space.
-    return ("" if is_chinese() else " ").join(parts)
+    return _sentences(parts + _in_cart(extra))
 
 
 def _over_stock(err, extra: dict) -> str:
     name, unit, max_qty = extra.get("name", ""), extra.get("unit", ""), extra.get("max_qty")
     if not max_qty:
-        return _("%(name)s: not enough in stock for the minimum order.", name=name)
-    return _("%(name)s: stock allows at most %(n)s %(unit)s.", name=name, n=max_qty, unit=unit)
+        said = _("%(name)s: not enough in stock for the minimum order.", name=name)
+    else:
+        said = _("%(name)s: stock allows at most %(n)s %(unit)s.", name=name, n=max_qty, unit=unit)
+    return _sentences([said, *_in_cart(extra)])
 
 
 EXPLAINERS = {

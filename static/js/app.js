@@ -84,7 +84,7 @@
     var text = input.value.replace(/[\uff10-\uff19]/g, function (c) {
       return String.fromCharCode(c.charCodeAt(0) - 0xfee0);
     }).trim();
-    return /^\d{1,7}$/.test(text) ? parseInt(text, 10) : null;
+    return /^\d{1,12}$/.test(text) ? parseInt(text, 10) : null;
   }
 
   function repaint(form) {
@@ -113,16 +113,18 @@
       if (maxNote && text) maxNote.hidden = true;
     }
     var raw = form.getAttribute("data-breaks");
-    if (!raw || !qty) return;
+    if (!raw) return;
+    /* Only an orderable quantity is priced: anything else shows "—" and no break hint. */
+    var priced = isValid(r, qty) && (r.max === null || qty <= r.max);
     var breaks = JSON.parse(raw);
     var rows = JSON.parse(form.getAttribute("data-rows") || "[]");
-    var price = priceFor(breaks, qty);
+    var price = priceFor(breaks, priced ? qty : r.first);
     var unit = form.querySelector("[data-unit-price]");
     var amount = form.querySelector("[data-amount]");
     if (unit) unit.textContent = yuan(price);
-    if (amount) amount.textContent = yuan(price * qty);
+    if (amount) amount.textContent = priced ? yuan(price * qty) : "—";
     var next = form.querySelector("[data-next-break]");
-    var row = rows.filter(function (x) { return x[0] > qty && x[2] && x[1] < price; })[0];
+    var row = priced && rows.filter(function (x) { return x[0] > qty && x[2] && x[1] < price; })[0];
     if (next) {
       next.hidden = !row;
       if (row) next.textContent = next.getAttribute("data-template")
@@ -288,9 +290,21 @@
       if (!sent) submit.disabled = Boolean(missing || shortLines);
     }
 
+    /* After the field was held (to the cap, to 0, to two decimals), keys that only add to
+       the held text are what the dealer meant to type on: the field stays held and the
+       message quotes all they typed ("99999", not "3.609"; "−50" stays 0, never the cap). */
+    var held = null;
     function fit() {
       if (input.disabled) return paint(0);
-      var seen = read(input.value);
+      var value = input.value, seen;
+      if (held && value.length > held.text.length && value.indexOf(held.text) === 0) {
+        held.raw += value.slice(held.text.length);
+        seen = read(held.raw);
+        seen.text = held.text;
+      } else {
+        seen = read(value);
+        held = seen.text ? { text: seen.text, raw: value } : null;
+      }
       if (seen.text !== null) input.value = seen.text;
       if (seen.message || !note.hasAttribute("data-server")) {
         note.textContent = seen.message;

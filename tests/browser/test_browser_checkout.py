@@ -86,8 +86,14 @@ def test_typed_rebate_is_held_to_what_the_order_may_use(
     expect(after).to_have_text(yuan(CREDIT - goods))
 
     field.fill("")
-    field.press_sequentially("99")  # key by key: held at the cap from the first key on
+    field.press_sequentially("99999")  # key by key: held at the cap from the first key on
     expect(field).to_have_value("3.60")
+    expect(note).to_have_text("99999 超出本单可用返利，已改为 ¥3.60。")  # what was typed
+    field.fill("")
+    field.press_sequentially("-50")  # a negative entry stays 0, never becomes the cap
+    expect(field).to_have_value("0")
+    expect(note).to_have_text("返利不能为负数，已改为 ¥0.00。")
+    expect(payable.first).to_have_text(yuan(goods))
     field.fill("1.234")
     expect(field).to_have_value("1.23")
     field.fill("abc")

@@ -318,3 +318,35 @@ def test_back_from_a_product_deep_in_the_list_returns_to_its_card(demo, app, pag
     expect(page).to_have_url(re.compile(r"/catalog\?upto=2$"))  # the pages the dealer had seen
     card = page.locator(f'#cards li[data-sku="{sku}"]')
     expect(card).to_be_in_viewport()
+
+
+def test_enter_in_a_cart_box_without_javascript_sets_the_typed_quantity(
+    pack, app, new_context, sign_in
+):
+    put_in_cart(app, {PACK: 6})
+    page = new_context(java_script_enabled=False).new_page()
+    sign_in(page, *DEALER)
+    page.goto("/cart")
+    box = qty_box(page.locator(f'li.cart-line[data-sku="{PACK}"]'))
+    box.fill("12")
+    with page.expect_navigation():
+        box.press("Enter")
+    expect(qty_box(page.locator(f'li.cart-line[data-sku="{PACK}"]'))).to_have_value("12")
+    assert cart_lines(app)[PACK] == 12
+    box = qty_box(page.locator(f'li.cart-line[data-sku="{PACK}"]'))
+    box.fill("7")
+    with page.expect_navigation():
+        box.press("Enter")
+    expect(qty_box(page.locator(f'li.cart-line[data-sku="{PACK}"]'))).to_have_value("8")
+    expect(page.locator(".flashes")).to_contain_text("已改为8罐")
+    assert cart_lines(app)[PACK] == 8
+
+
+def test_an_unorderable_quantity_in_the_sheet_is_not_priced(pack, app, page, sign_in):
+    sign_in(page, *DEALER)
+    sheet = open_pack_sheet(page)
+    qty_box(sheet).fill("7")
+    expect(sheet.locator("[data-amount]")).to_have_text("—")
+    expect(sheet.locator("[data-next-break]")).to_be_hidden()
+    qty_box(sheet).fill("8")
+    expect(sheet.locator("[data-amount]")).to_have_text("¥720.00")

@@ -154,11 +154,15 @@ def test_bad_quantity_without_pack_steps(en):
 def test_bad_quantity_says_when_stock_stops_the_larger_option(app):
     err = pack_error(below=6, above=8, max_qty=6)
     with app.test_request_context("/"):
-        assert (
-            explain_error(err) == "午后红茶：请按起订6罐、每2罐一组订购。可选6罐。库存仅够订6罐。"
-        )
+        # The stock limit is said once, as the one choice left.
+        assert explain_error(err) == "午后红茶：请按起订6罐、每2罐一组订购。库存仅够订6罐。"
     with app.test_request_context("/", headers={"Cookie": "lang=en"}):
-        assert explain_error(err).endswith("Try 6 罐. Stock allows at most 6 罐.")
+        assert explain_error(err).endswith("in steps of 2. Stock allows at most 6 罐.")
+
+
+def test_bad_quantity_names_what_the_cart_already_holds(zh):
+    message = explain_error(pack_error(below=6, above=8, in_cart=6))
+    assert message.endswith("可选6罐或8罐。购物车中已有6罐。")
 
 
 def test_bad_quantity_when_stock_cannot_fill_the_minimum(zh):

@@ -199,3 +199,42 @@ def test_pages_one_to_n_come_at_once_for_back_and_scroll_sets_that_address(shop,
     assert page.count('class="card product-card"') == 2 and 'rel="prev"' not in page
     assert "/catalog?page=3" in page  # the list goes on after page 2
     assert scrolled.headers["HX-Replace-Url"] == "/catalog?upto=2"
+
+
+def test_the_sheet_counts_what_the_cart_already_holds(shop):
+    cart.set_qty(shop.buyer, "PACK-6", 16)
+    sheet = text(shop.get("/catalog/PACK-6/sheet", headers=HTMX))
+    assert "购物车中已有16罐。" in sheet
+    token = csrf(shop)
+    body = text(
+        shop.post(
+            "/cart/add", data={"csrf_token": token, "sku": "PACK-6", "qty": "6"}, headers=HTMX
+        )
+    )
+    alert = re.search(r'<p class="alert" role="alert" id="qty-error">(.*?)</p>', body).group(1)
+    assert "库存仅够订4罐" not in alert  # 20 in stock, 16 held: only 4 more, under the MOQ
+    assert "库存不足" in alert and "购物车中已有16罐。" in alert
+    assert held(shop) == {"PACK-6": 16}
+
+
+def test_order_now_with_a_quantity_off_the_packs_names_the_choices_and_keeps_the_key(shop):
+    token = csrf(shop)
+    form = {"csrf_token": token, "sku": "PACK-6", "qty": "7", "key": "k-buy-now-1"}
+    body = text(shop.post("/buy-now", data=form, headers=HTMX))
+    alert = re.search(r'<p class="alert" role="alert" id="qty-error">(.*?)</p>', body).group(1)
+    assert "可选6罐或8罐" in alert
+    answer = shop.post("/buy-now", data={**form, "qty": "8"}, headers=HTMX)
+    assert answer.headers["HX-Redirect"].startswith("/orders/SO")  # the same key, now placed
+
+
+def test_back_from_a_product_on_a_later_page_returns_to_that_page(shop, app):
+    app.config["CATALOG_PAGE_SIZE"] = 1
+    try:
+        page = text(shop.get("/catalog?page=2"))
+    finally:
+        app.config["CATALOG_PAGE_SIZE"] = 20
+    link = re.search(r'class="card-link" href="([^"]+)"', page).group(1).replace("&amp;", "&")
+    assert "page=2" in link
+    product = text(shop.get(link))
+    back = re.search(r'<a class="back" href="([^"]+)"', product).group(1).replace("&amp;", "&")
+    assert back.startswith("/catalog?page=2#p-")
