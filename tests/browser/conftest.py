@@ -20,6 +20,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from app import demo as demo_module
 from app.extensions import db
 from app.services import accounts
+from tests.browser.helpers import JsErrors
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -131,6 +132,12 @@ def new_context(browser, live_server):
 @pytest.fixture
 def page(new_context):
     return new_context().new_page()
+
+
+@pytest.fixture
+def js_errors():
+    """Script and console errors of the pages a test watches (`js_errors.watch(page)`)."""
+    return JsErrors()
 
 
 @pytest.fixture(scope="session")

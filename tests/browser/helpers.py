@@ -1,5 +1,7 @@
 """Shared page checks for the browser tests."""
 
+import re
+
 # Mobile Chromium zooms out to fit content wider than the screen, so `innerWidth` grows with
 # the overflow: compare with the layout viewport (`clientWidth`, the phone's width) as well.
 # Then list any element sticking out sideways unless an ancestor clips or scrolls it (the
@@ -32,3 +34,42 @@ OVERFLOW_JS = """
   };
 }
 """
+
+
+class JsErrors:
+    """Script errors and console errors of the pages it watches (expected HTTP errors aside)."""
+
+    def __init__(self):
+        self.seen: list[str] = []
+
+    def watch(self, page, allow_status: tuple[int, ...] = ()):
+        allowed = re.compile(
+            r"Failed to load resource: the server responded with a status of "
+            rf"({'|'.join(map(str, allow_status)) or 'none'})\b"
+        )
+
+        def note(problem: str) -> None:
+            print(problem)  # shown with a failing test, whatever step it failed at
+            self.seen.append(problem)
+
+        def on_console(msg):
+            if msg.type == "error" and not allowed.search(msg.text):
+                note(f"console error on {page.url}: {msg.text}")
+
+        def on_response(response):
+            if response.status >= 500:
+                note(f"{response.status} for {response.request.method} {response.url}")
+
+        page.on("pageerror", lambda err: note(f"page error on {page.url}: {err}"))
+        page.on("console", on_console)
+        page.on("response", on_response)
+
+        def on_failed(request):
+            if request.failure != "net::ERR_ABORTED":  # a navigation cut a request short
+                note(f"request failed: {request.method} {request.url} ({request.failure})")
+
+        page.on("requestfailed", on_failed)
+        return page
+
+    def check(self):
+        assert not self.seen, "\n".join(self.seen)

@@ -12,7 +12,6 @@ from tests.browser.test_browser_ordering import (
     DEALER,
     OTHER,
     SKU,
-    JsErrors,
     cart_lines,
     orders_of,
     price_table,
@@ -30,11 +29,6 @@ except ImportError:  # the `browser` fixture then skips these tests (fails them 
 pytestmark = pytest.mark.browser
 
 CREDIT = 40_000_00  # gz001: GOLD, ¥40,000 credit, no funds
-
-
-@pytest.fixture
-def js_errors():
-    return JsErrors()
 
 
 def shoot(page, shots_dir, name: str) -> None:

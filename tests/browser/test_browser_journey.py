@@ -12,7 +12,6 @@ from app.extensions import db
 from app.services import cart as cart_svc
 from app.services import products as products_svc
 from tests.browser.test_browser_ordering import (
-    JsErrors,
     cart_lines,
     put_in_cart,
     shoot,
@@ -29,11 +28,6 @@ pytestmark = pytest.mark.browser
 DEALER = ("gz001", "demo1234")
 PACK = "TST-PACK"  # MOQ 6, packs of 2, breaks at 10 and 50 for GOLD, 20 in stock
 PACK_NAME = "测试装 奶粉 6罐起"
-
-
-@pytest.fixture
-def js_errors():
-    return JsErrors()
 
 
 @pytest.fixture

@@ -118,50 +118,6 @@ def cart_lines(app, username: str = DEALER[0]) -> dict[str, int]:
 # --- the browser side --------------------------------------------------------------------
 
 
-class JsErrors:
-    """Script errors and console errors of the pages it watches (expected HTTP errors aside)."""
-
-    def __init__(self):
-        self.seen: list[str] = []
-
-    def watch(self, page, allow_status: tuple[int, ...] = ()):
-        allowed = re.compile(
-            r"Failed to load resource: the server responded with a status of "
-            rf"({'|'.join(map(str, allow_status)) or 'none'})\b"
-        )
-
-        def note(problem: str) -> None:
-            print(problem)  # shown with a failing test, whatever step it failed at
-            self.seen.append(problem)
-
-        def on_console(msg):
-            if msg.type == "error" and not allowed.search(msg.text):
-                note(f"console error on {page.url}: {msg.text}")
-
-        def on_response(response):
-            if response.status >= 500:
-                note(f"{response.status} for {response.request.method} {response.url}")
-
-        page.on("pageerror", lambda err: note(f"page error on {page.url}: {err}"))
-        page.on("console", on_console)
-        page.on("response", on_response)
-
-        def on_failed(request):
-            if request.failure != "net::ERR_ABORTED":  # a navigation cut a request short
-                note(f"request failed: {request.method} {request.url} ({request.failure})")
-
-        page.on("requestfailed", on_failed)
-        return page
-
-    def check(self):
-        assert not self.seen, "\n".join(self.seen)
-
-
-@pytest.fixture
-def js_errors():
-    return JsErrors()
-
-
 def shoot(page, shots_dir, name: str, full_page: bool = True) -> None:
     """A screenshot for a human. An open sheet is fixed to the viewport: a full-page shot
     of a long page draws it in the wrong place, so take what the phone shows instead."""

@@ -51,6 +51,12 @@ def post(client, url, **form):
     return client.post(url, data={"csrf_token": csrf(client), **form})
 
 
+def sheet_alert(client, url: str = "/cart/add", **form) -> str:
+    """The refusal beside the order sheet's stepper, after an htmx post of the sheet's form."""
+    body = text(client.post(url, data={"csrf_token": csrf(client), **form}, headers=HTMX))
+    return re.search(r'<p class="alert" role="alert" id="qty-error">(.*?)</p>', body).group(1)
+
+
 # --- the cart ---------------------------------------------------------------------------
 
 
@@ -105,25 +111,13 @@ def test_the_toast_names_the_product_and_its_units_while_the_badge_counts_lines(
 
 
 def test_a_refused_quantity_names_the_orderable_ones_beside_it(shop):
-    token = csrf(shop)
-    body = text(
-        shop.post(
-            "/cart/add", data={"csrf_token": token, "sku": "PACK-6", "qty": "7"}, headers=HTMX
-        )
-    )
-    alert = re.search(r'<p class="alert" role="alert" id="qty-error">(.*?)</p>', body).group(1)
+    alert = sheet_alert(shop, sku="PACK-6", qty="7")
     assert "6" in alert and "8" in alert
     assert held(shop) == {}
 
 
 def test_more_than_the_stock_is_refused_saying_how_much_can_be_ordered(shop):
-    token = csrf(shop)
-    body = text(
-        shop.post(
-            "/cart/add", data={"csrf_token": token, "sku": "PACK-6", "qty": "30"}, headers=HTMX
-        )
-    )
-    alert = re.search(r'<p class="alert" role="alert" id="qty-error">(.*?)</p>', body).group(1)
+    alert = sheet_alert(shop, sku="PACK-6", qty="30")
     assert "20" in alert
     assert held(shop) == {}
 
@@ -205,26 +199,17 @@ def test_the_sheet_counts_what_the_cart_already_holds(shop):
     cart.set_qty(shop.buyer, "PACK-6", 16)
     sheet = text(shop.get("/catalog/PACK-6/sheet", headers=HTMX))
     assert "购物车中已有16罐。" in sheet
-    token = csrf(shop)
-    body = text(
-        shop.post(
-            "/cart/add", data={"csrf_token": token, "sku": "PACK-6", "qty": "6"}, headers=HTMX
-        )
-    )
-    alert = re.search(r'<p class="alert" role="alert" id="qty-error">(.*?)</p>', body).group(1)
+    alert = sheet_alert(shop, sku="PACK-6", qty="6")
     assert "库存仅够订4罐" not in alert  # 20 in stock, 16 held: only 4 more, under the MOQ
     assert "库存不足" in alert and "购物车中已有16罐。" in alert
     assert held(shop) == {"PACK-6": 16}
 
 
 def test_order_now_with_a_quantity_off_the_packs_names_the_choices_and_keeps_the_key(shop):
-    token = csrf(shop)
-    form = {"csrf_token": token, "sku": "PACK-6", "qty": "7", "key": "k-buy-now-1"}
-    body = text(shop.post("/buy-now", data=form, headers=HTMX))
-    alert = re.search(r'<p class="alert" role="alert" id="qty-error">(.*?)</p>', body).group(1)
-    assert "可选6罐或8罐" in alert
-    answer = shop.post("/buy-now", data={**form, "qty": "8"}, headers=HTMX)
-    assert answer.headers["HX-Redirect"].startswith("/orders/SO")  # the same key, now placed
+    form = {"sku": "PACK-6", "qty": "7", "key": "k-buy-now-1"}
+    assert "可选6罐或8罐" in sheet_alert(shop, "/buy-now", **form)
+    answer = post(shop, "/buy-now", **{**form, "qty": "8"})
+    assert answer.headers["Location"].startswith("/orders/SO")  # the same key, now placed
 
 
 def test_back_from_a_product_on_a_later_page_returns_to_that_page(shop, app):
