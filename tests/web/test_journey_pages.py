@@ -34,6 +34,12 @@ def shop(client):
     return client
 
 
+@pytest.fixture
+def one_per_page(app, monkeypatch):
+    """Catalog pages of one card, so two products make two pages."""
+    monkeypatch.setitem(app.config, "CATALOG_PAGE_SIZE", 1)
+
+
 def held(client) -> dict[str, int]:
     view, _ = cart.view(client.buyer)
     return {line.product.sku: line.qty for line in view.lines}
@@ -173,23 +179,15 @@ def test_the_product_page_back_link_returns_to_the_search_and_category(shop):
     assert back.endswith("#p-PACK-6")
 
 
-def test_a_later_catalog_page_without_javascript_links_back_to_the_one_before(shop, app):
-    app.config["CATALOG_PAGE_SIZE"] = 1
-    try:
-        page = text(shop.get("/catalog?page=2"))
-    finally:
-        app.config["CATALOG_PAGE_SIZE"] = 20
+def test_a_later_catalog_page_without_javascript_links_back_to_the_one_before(shop, one_per_page):
+    page = text(shop.get("/catalog?page=2"))
     assert 'rel="prev" href="/catalog"' in page and "第2页" in page
 
 
-def test_pages_one_to_n_come_at_once_for_back_and_scroll_sets_that_address(shop, app):
+def test_pages_one_to_n_come_at_once_for_back_and_scroll_sets_that_address(shop, one_per_page):
     f.product("TEA-2", name="红茶", list_price=500, on_hand=100, category="饮料")
-    app.config["CATALOG_PAGE_SIZE"] = 1
-    try:
-        page = text(shop.get("/catalog?upto=2"))
-        scrolled = shop.get("/catalog?page=2", headers=HTMX)
-    finally:
-        app.config["CATALOG_PAGE_SIZE"] = 20
+    page = text(shop.get("/catalog?upto=2"))
+    scrolled = shop.get("/catalog?page=2", headers=HTMX)
     assert page.count('class="card product-card"') == 2 and 'rel="prev"' not in page
     assert "/catalog?page=3" in page  # the list goes on after page 2
     assert scrolled.headers["HX-Replace-Url"] == "/catalog?upto=2"
@@ -212,12 +210,8 @@ def test_order_now_with_a_quantity_off_the_packs_names_the_choices_and_keeps_the
     assert answer.headers["Location"].startswith("/orders/SO")  # the same key, now placed
 
 
-def test_back_from_a_product_on_a_later_page_returns_to_that_page(shop, app):
-    app.config["CATALOG_PAGE_SIZE"] = 1
-    try:
-        page = text(shop.get("/catalog?page=2"))
-    finally:
-        app.config["CATALOG_PAGE_SIZE"] = 20
+def test_back_from_a_product_on_a_later_page_returns_to_that_page(shop, one_per_page):
+    page = text(shop.get("/catalog?page=2"))
     link = re.search(r'class="card-link" href="([^"]+)"', page).group(1).replace("&amp;", "&")
     assert "page=2" in link
     product = text(shop.get(link))
