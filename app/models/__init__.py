@@ -2,6 +2,7 @@
 
 from app.models.accounts import ROLE_ADMIN, ROLE_DEALER, ApiToken, Dealer, Tier, User
 from app.models.catalog import Category, Product, product_tier_limits
+from app.models.logistics import Carrier, CarrierEvent, Shipment, ShipmentLine, WebhookRefusal
 from app.models.orders import CartItem, IdempotencyKey, Order, OrderEvent, OrderLine
 from app.models.pricing import DealerPrice, TierPrice
 from app.models.settings import Setting
@@ -13,6 +14,11 @@ __all__ = [
     "ROLE_DEALER",
     "ApiToken",
     "CartItem",
+    "Carrier",
+    "CarrierEvent",
+    "Shipment",
+    "ShipmentLine",
+    "WebhookRefusal",
     "IdempotencyKey",
     "LedgerEntry",
     "Order",

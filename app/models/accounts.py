@@ -30,6 +30,10 @@ class Dealer(db.Model):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(128))
     region: Mapped[str] = mapped_column(String(64), default="")
+    # Where goods go: printed on the delivery note (发货单).
+    address: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    contact_name: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    contact_phone: Mapped[str] = mapped_column(String(32), default="", server_default="")
     tier_id: Mapped[int] = mapped_column(ForeignKey("tiers.id"), index=True)
     credit_limit: Mapped[int] = mapped_column(BigInteger, default=0)  # fen
     active: Mapped[bool] = mapped_column(Boolean, default=True)
