@@ -64,9 +64,12 @@ def register_blueprints(app: Flask) -> None:
     from app.admin import bp as admin_bp
     from app.web import bp as web_bp
     from app.web.auth import bp as auth_bp
+    from app.webhooks import bp as webhooks_bp
 
     api.register(app)
     csrf.exempt(api.bp)  # bearer tokens only: no cookie, so no CSRF to forge
+    app.register_blueprint(webhooks_bp)
+    csrf.exempt(webhooks_bp)  # carriers sign each delivery instead; no cookie is ever read
     app.register_blueprint(auth_bp)
     app.register_blueprint(web_bp)
     app.register_blueprint(admin_bp)

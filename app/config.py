@@ -66,6 +66,12 @@ class Config:
         self.LOGIN_LIMITS_PER_IP = os.environ.get("LOGIN_LIMITS_PER_IP", "30/minute")
         self.LOGIN_LIMITS_PER_ACCOUNT = os.environ.get("LOGIN_LIMITS_PER_ACCOUNT", "10/minute")
         self.CATALOG_PAGE_SIZE = 20
+        # Carrier webhooks: per carrier code, generous enough for a carrier's bursts.
+        self.WEBHOOK_RATE_LIMIT = os.environ.get("WEBHOOK_RATE_LIMIT", "6000/minute")
+        self.WEBHOOK_MAX_BYTES = 64 * 1024  # CONTRACT §5: a larger body is answered 413
+        # A 快递100 push carries the whole trajectory, URL-encoded (a Chinese character
+        # takes 9 bytes): a long one can pass 64 KB, and a refused push is retried, then lost.
+        self.KUAIDI100_MAX_BYTES = 256 * 1024
         self.JSON_SORT_KEYS = False
 
 

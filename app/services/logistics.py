@@ -241,7 +241,9 @@ def _insert_original(carrier: Carrier, event: EventIn, now: datetime) -> int | N
         )
         .on_conflict_do_nothing(
             index_elements=["carrier_id", "event_key"],
-            index_where=CarrierEvent.outcome != DUPLICATE,
+            # A literal, as in the index: with a bound parameter PostgreSQL cannot match the
+            # partial index once psycopg prepares the statement (after 5 runs on a connection).
+            index_where=text(f"outcome != '{DUPLICATE}'"),
         )
         .returning(CarrierEvent.id)
     )
@@ -384,6 +386,8 @@ def create_shipment(
     if not tracking_no or len(tracking_no) > 64:
         raise Invalid(errors={"tracking_no": ["Give the tracking number (1–64 characters)."]})
     order = order_for_admin(number)
+    # Locks in the order an arriving event takes them (tracking number, then order): no deadlock.
+    _serialize_tracking(carrier.id, tracking_no)
     order = _lock_order(order.id)
     if order.status not in (APPROVED, PARTIALLY_SHIPPED):
         db.session.rollback()
@@ -393,7 +397,6 @@ def create_shipment(
             status_now=order.status,
         )
     quantities = _quantities(order, lines)
-    _serialize_tracking(carrier.id, tracking_no)
     if _shipment_for(carrier.id, tracking_no):
         db.session.rollback()
         raise Conflict(
