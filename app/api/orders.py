@@ -16,14 +16,22 @@ from app.api.schemas import (
     RebatePolicySchema,
     RejectSchema,
     WalletOutSchema,
+    With,
 )
 from app.extensions import db
 from app.models import Order
-from app.services import idempotency, orders, rebates, wallet
+from app.services import idempotency, logistics, orders, rebates, wallet
 from app.services.orders import LineRequest
 
 ORDER_ERRORS = (400, 401, 403, 404, 409, 422)
 ORDER_OUT, ORDER_IN = OrderDetailSchema(), OrderCreateSchema()  # built once, used per request
+
+
+def _detail(order: Order, status: int = 200, shipments=None):
+    """The ORDER detail answer; shipments, their lines and events take three queries."""
+    if shipments is None:
+        shipments = logistics.shipments_of(order.id)
+    return reply(ORDER_OUT, With(order, shipments=shipments), status)
 
 
 def _replayed(replay: idempotency.Replay):
@@ -32,7 +40,7 @@ def _replayed(replay: idempotency.Replay):
             replay.body, status=replay.status, mimetype="application/json"
         )
     else:  # the order was made but its answer never stored: render it now
-        response = reply(ORDER_OUT, db.session.get(Order, replay.order_id), 201)
+        response = _detail(db.session.get(Order, replay.order_id), 201)
     response.headers["Idempotent-Replayed"] = "true"
     return response
 
@@ -53,7 +61,7 @@ def create_order():
     place = dict(use_rebate=data["use_rebate"], note=data["note"])
     key = request.headers.get("Idempotency-Key")
     if key is None:
-        return reply(ORDER_OUT, orders.place_order(g.api_user, lines, **place), 201)
+        return _detail(orders.place_order(g.api_user, lines, **place), 201, shipments=[])
     print_ = idempotency.fingerprint("POST", "/api/v1/orders", payload)
     claimed = idempotency.claim(g.api_user.id, key, print_)
     if isinstance(claimed, idempotency.Replay):
@@ -61,7 +69,7 @@ def create_order():
     answer = {}
 
     def keep_answer(order):
-        answer["response"] = reply(ORDER_OUT, order, 201)
+        answer["response"] = _detail(order, 201, shipments=[])
         idempotency.remember(claimed, 201, answer["response"].get_data(as_text=True))
 
     orders.place_order(
@@ -93,7 +101,7 @@ def list_orders():
     errors=(401, 403, 404),
 )
 def get_order(number: str):
-    return reply(ORDER_OUT, orders.order_for_dealer(g.api_user.dealer, number))
+    return _detail(orders.order_for_dealer(g.api_user.dealer, number))
 
 
 @bp.post("/orders/<number>/cancel")
@@ -104,7 +112,7 @@ def get_order(number: str):
     errors=(401, 403, 404, 409),
 )
 def cancel_order(number: str):
-    return reply(ORDER_OUT, orders.cancel_order(g.api_user, number))
+    return _detail(orders.cancel_order(g.api_user, number))
 
 
 @bp.get("/wallet")
@@ -142,7 +150,7 @@ def list_wallet_entries():
     errors=(401, 403, 404, 409),
 )
 def approve_order(number: str):
-    return reply(ORDER_OUT, orders.approve_order(g.api_user, number))
+    return _detail(orders.approve_order(g.api_user, number))
 
 
 @bp.post("/admin/orders/<number>/reject")
@@ -155,13 +163,13 @@ def approve_order(number: str):
 )
 def reject_order(number: str):
     reason = RejectSchema().load(json_body())["reason"]
-    return reply(ORDER_OUT, orders.reject_order(g.api_user, number, reason))
+    return _detail(orders.reject_order(g.api_user, number, reason))
 
 
 @bp.get("/admin/orders/<number>")
 @doc(summary="Any order, for HQ", role=ADMIN, response=OrderDetailSchema, errors=(401, 403, 404))
 def admin_get_order(number: str):
-    return reply(ORDER_OUT, orders.order_for_admin(number))
+    return _detail(orders.order_for_admin(number))
 
 
 @bp.post("/admin/dealers/<code>/wallet/deposits")

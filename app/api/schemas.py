@@ -4,6 +4,7 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from app.api.fields import Money, Str, StrictBool, StrictInt, TableMap
 from app.money import format_fen
+from app.services import logistics
 
 CODE = validate.Regexp(
     r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$", error="Use 1–32 letters, digits, _ . -"
@@ -15,6 +16,19 @@ USERNAME = validate.Regexp(r"^\S{1,64}$", error="Use 1–64 characters without s
 class StrictSchema(Schema):
     class Meta:
         unknown = RAISE
+
+
+class With:
+    """`obj` seen with extra attributes the view has loaded, so that schemas never query."""
+
+    def __init__(self, obj, **extra):
+        self._obj = obj
+        self.__dict__.update(extra)
+
+    def __getattr__(self, name):  # only asked for what `extra` does not hold
+        if name == "_obj":  # not set yet (a copy being built): no endless recursion
+            raise AttributeError(name)
+        return getattr(self._obj, name)
 
 
 # --- inputs -----------------------------------------------------------------
@@ -36,6 +50,9 @@ class DealerCreateSchema(StrictSchema):
     tier = Str(required=True)
     credit_limit = Money(load_default=0)
     region = Str(allow_empty=True, load_default="", validate=validate.Length(max=64))
+    address = Str(allow_empty=True, load_default="", validate=validate.Length(max=255))
+    contact_name = Str(allow_empty=True, load_default="", validate=validate.Length(max=64))
+    contact_phone = Str(allow_empty=True, load_default="", validate=validate.Length(max=32))
 
 
 class DealerUpdateSchema(StrictSchema):
@@ -44,6 +61,9 @@ class DealerUpdateSchema(StrictSchema):
     credit_limit = Money()
     active = StrictBool()
     region = Str(allow_empty=True, validate=validate.Length(max=64))
+    address = Str(allow_empty=True, validate=validate.Length(max=255))
+    contact_name = Str(allow_empty=True, validate=validate.Length(max=64))
+    contact_phone = Str(allow_empty=True, validate=validate.Length(max=32))
 
 
 class DealerUserCreateSchema(StrictSchema):
@@ -121,6 +141,9 @@ class DealerOutSchema(Schema):
     tier = fields.Function(lambda d: d.tier.code)
     credit_limit = Money()
     active = fields.Boolean()
+    address = fields.String()
+    contact_name = fields.String()
+    contact_phone = fields.String()
 
 
 class UserOutSchema(Schema):
@@ -266,9 +289,36 @@ class OrderOutSchema(Schema):
     created_at = fields.AwareDateTime()
 
 
+class ShipmentLineOutSchema(Schema):
+    sku = fields.String(attribute="order_line.sku")
+    qty = fields.Integer()
+
+
+class ShipmentEventOutSchema(Schema):
+    """One carrier event on a shipment's timeline."""
+
+    status = fields.String()
+    occurred_at = fields.AwareDateTime()
+    location = fields.String()
+    description = fields.String()
+
+
+class ShipmentOutSchema(Schema):
+    """SHIPMENT of CONTRACT §4; `events` are the carrier's applied events by `occurred_at`."""
+
+    id = fields.Integer()
+    carrier = fields.String(attribute="carrier.code")
+    tracking_no = fields.String()
+    status = fields.String()
+    lines = fields.List(fields.Nested(ShipmentLineOutSchema))
+    events = fields.List(fields.Nested(ShipmentEventOutSchema))
+
+
 class OrderDetailSchema(OrderOutSchema):
+    """The order with its timeline and shipments; dump it `With(order, shipments=…)`."""
+
     events = fields.List(fields.Nested(OrderEventOutSchema))
-    shipments = fields.Function(lambda o: [])
+    shipments = fields.List(fields.Nested(ShipmentOutSchema))
 
 
 class OrderPageSchema(Schema):
@@ -332,3 +382,130 @@ class WalletOutSchema(Schema):
             "pending": format_fen(w.rebate_pending),
         }
     )
+
+
+# --- shipments and carriers -------------------------------------------------
+
+CARRIER_CODE = validate.Regexp(
+    logistics.CODE_PATTERN, error="Use 1–32 lower-case letters, digits, '-' or '_'."
+)
+
+
+class ShipmentLineInSchema(StrictSchema):
+    sku = Str(required=True, validate=validate.Length(max=64))
+    qty = StrictInt(required=True, validate=validate.Range(min=1, max=1_000_000))
+
+
+class ShipmentCreateSchema(StrictSchema):
+    carrier = Str(required=True, validate=CARRIER_CODE)
+    tracking_no = Str(required=True, validate=validate.Length(min=1, max=64))
+    lines = fields.List(
+        fields.Nested(ShipmentLineInSchema),
+        allow_none=True,
+        load_default=None,
+        metadata={"description": "What to ship; omitted, null or [] ships all that is left"},
+    )
+
+
+class ShipmentQuerySchema(StrictSchema):
+    attention = fields.Boolean(
+        required=True,
+        validate=validate.Equal(True),
+        metadata={"description": "Returned, with an exception, or no carrier event for 3 days"},
+    )
+
+
+class CarrierCreateSchema(StrictSchema):
+    code = Str(required=True, validate=CARRIER_CODE)
+    name = Str(required=True, validate=validate.Length(max=128))
+
+
+class CarrierUpdateSchema(StrictSchema):
+    name = Str(validate=validate.Length(max=128))
+    active = StrictBool(metadata={"description": "An inactive carrier's webhooks get 401"})
+
+
+class SecretRotateSchema(StrictSchema):
+    grace_hours = StrictInt(
+        load_default=24,
+        validate=validate.Range(min=0, max=logistics.MAX_GRACE_HOURS),
+        metadata={"description": "How long the previous secret stays valid; 0: not at all"},
+    )
+
+
+class CarrierEventQuerySchema(StrictSchema):
+    outcome = fields.String(
+        load_default="",
+        validate=validate.OneOf(["", logistics.APPLIED, logistics.DUPLICATE, logistics.UNMATCHED]),
+    )
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class CarrierOutSchema(Schema):
+    """A carrier without its secret."""
+
+    code = fields.String()
+    name = fields.String()
+    active = fields.Boolean()
+
+
+class CarrierCreatedSchema(CarrierOutSchema):
+    """The new carrier with its webhook signing secret: the only answer that shows it."""
+
+    secret = fields.String()
+
+
+class CarrierDetailSchema(CarrierOutSchema):
+    """A carrier for HQ; dump it `With(carrier, refused=logistics.refusal_counts(code))`."""
+
+    created_at = fields.AwareDateTime()
+    rotated_at = fields.AwareDateTime(allow_none=True)
+    previous_valid_until = fields.AwareDateTime(allow_none=True)
+    refused = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        metadata={"description": "Refused deliveries by reason (bad_signature, …)"},
+    )
+
+
+class CarrierListSchema(Schema):
+    items = fields.List(fields.Nested(CarrierOutSchema))
+
+
+class SecretOutSchema(Schema):
+    secret = fields.String()
+    previous_valid_until = fields.AwareDateTime()
+
+
+class CarrierEventOutSchema(Schema):
+    event_id = fields.String(attribute="event_key")
+    tracking_no = fields.String()
+    status = fields.String()
+    occurred_at = fields.AwareDateTime()
+    received_at = fields.AwareDateTime()
+    outcome = fields.String()
+
+
+class CarrierEventPageSchema(Schema):
+    items = fields.List(fields.Nested(CarrierEventOutSchema))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+
+
+class AttentionShipmentSchema(Schema):
+    """A shipment HQ should follow up."""
+
+    id = fields.Integer()
+    order = fields.String(attribute="order.number")
+    carrier = fields.String(attribute="carrier.code")
+    tracking_no = fields.String()
+    status = fields.String()
+    has_exception = fields.Boolean()
+    last_event_at = fields.AwareDateTime(allow_none=True)
+    created_at = fields.AwareDateTime()
+
+
+class AttentionListSchema(Schema):
+    items = fields.List(fields.Nested(AttentionShipmentSchema))

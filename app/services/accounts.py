@@ -89,14 +89,53 @@ def create_tier(code: str, name: str) -> Tier:
     return tier
 
 
+_DEALER_CHANGES = (
+    "name",
+    "credit_limit",
+    "active",
+    "region",
+    "address",
+    "contact_name",
+    "contact_phone",
+)
+# The delivery note's address block; the columns' lengths.
+_CONTACT_LIMITS = {"address": 255, "contact_name": 64, "contact_phone": 32}
+
+
+def _check_contact(values: dict) -> None:
+    too_long = {
+        field: [f"At most {limit} characters."]
+        for field, limit in _CONTACT_LIMITS.items()
+        if len(values.get(field) or "") > limit
+    }
+    if too_long:
+        raise Invalid("The dealer's contact is too long.", errors=too_long)
+
+
 def create_dealer(
-    code: str, name: str, tier: str, credit_limit: int = 0, region: str = ""
+    code: str,
+    name: str,
+    tier: str,
+    credit_limit: int = 0,
+    region: str = "",
+    *,
+    address: str = "",
+    contact_name: str = "",
+    contact_phone: str = "",
 ) -> Dealer:
-    """A new active dealer; raises Conflict on a duplicate code, Invalid on an unknown tier."""
+    """A new active dealer (address and contact print on delivery notes); raises Conflict
+    on a duplicate code, Invalid on an unknown tier or an over-long contact."""
     if db.session.scalar(select(Dealer.id).where(Dealer.code == code)):
         raise Conflict(f"Dealer {code!r} already exists.", code="duplicate_dealer")
+    contact = {"address": address, "contact_name": contact_name, "contact_phone": contact_phone}
+    _check_contact(contact)
     dealer = Dealer(
-        code=code, name=name, tier=tier_by_code(tier), credit_limit=credit_limit, region=region
+        code=code,
+        name=name,
+        tier=tier_by_code(tier),
+        credit_limit=credit_limit,
+        region=region,
+        **contact,
     )
     db.session.add(dealer)
     db.session.flush()
@@ -106,11 +145,13 @@ def create_dealer(
 
 
 def update_dealer(code: str, changes: dict) -> Dealer:
-    """Apply name/tier/credit_limit/active/region changes; raises NotFound or Invalid."""
+    """Apply name/tier/credit_limit/active/region/address/contact changes; raises NotFound
+    or Invalid."""
     dealer = dealer_by_code(code)
+    _check_contact(changes)
     if "tier" in changes:
         dealer.tier = tier_by_code(changes.pop("tier"))
-    for field in ("name", "credit_limit", "active", "region"):
+    for field in _DEALER_CHANGES:
         if field in changes:
             setattr(dealer, field, changes[field])
     db.session.commit()
