@@ -257,37 +257,40 @@ def record_events(
     (`applied`, `duplicate` or `unmatched`). A repeat changes nothing; with
     `log_duplicates` it is kept as a `duplicate` row for the carrier's log."""
     now = datetime.now(UTC)
-    outcomes = []
+    outcomes, repeats = [], []
     for event in events:
-        _serialize_tracking(carrier.id, event.tracking_no)
         event_id = _insert_original(carrier, event, now)
         if event_id is None:
             if log_duplicates:
-                db.session.add(_duplicate_row(carrier, event, now))
+                repeats.append(_duplicate_row(carrier, event, now))
             outcomes.append(DUPLICATE)
             continue
+        # Only a new event waits for its tracking number: a repeat touches no shipment.
+        _serialize_tracking(carrier.id, event.tracking_no)
         shipment = _shipment_for(carrier.id, event.tracking_no)
         if shipment is None:
             outcomes.append(UNMATCHED)
             continue
-        _apply(shipment, [db.session.get(CarrierEvent, event_id)], carrier, now)
+        _apply(shipment, [(event_id, event.status)], carrier, now)
         outcomes.append(APPLIED)
+    if repeats:
+        db.session.execute(CarrierEvent.__table__.insert(), repeats)
     db.session.commit()
     return outcomes
 
 
-def _duplicate_row(carrier: Carrier, event: EventIn, now: datetime) -> CarrierEvent:
-    return CarrierEvent(
-        carrier_id=carrier.id,
-        event_key=event.event_key,
-        tracking_no=event.tracking_no,
-        status=event.status,
-        occurred_at=event.occurred_at,
-        location=event.location,
-        description=event.description,
-        received_at=now,
-        outcome=DUPLICATE,
-    )
+def _duplicate_row(carrier: Carrier, event: EventIn, now: datetime) -> dict:
+    return {
+        "carrier_id": carrier.id,
+        "event_key": event.event_key,
+        "tracking_no": event.tracking_no,
+        "status": event.status,
+        "occurred_at": event.occurred_at,
+        "location": event.location,
+        "description": event.description,
+        "received_at": now,
+        "outcome": DUPLICATE,
+    }
 
 
 def _shipment_for(carrier_id: int, tracking_no: str) -> Shipment | None:
@@ -298,34 +301,43 @@ def _shipment_for(carrier_id: int, tracking_no: str) -> Shipment | None:
     )
 
 
-def _lock_order(order_id: int) -> Order:
+def _lock_order(order_id: int, with_lines: bool = False) -> Order:
     """The order row, locked: its shipments and its status change one transaction at a time."""
-    return db.session.scalars(
-        select(Order)
-        .options(selectinload(Order.lines))
-        .where(Order.id == order_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
+    stmt = select(Order).where(Order.id == order_id).with_for_update()
+    if with_lines:
+        stmt = stmt.options(selectinload(Order.lines))
+    return db.session.scalars(stmt.execution_options(populate_existing=True)).one()
 
 
-def _apply(shipment: Shipment, events: list[CarrierEvent], carrier: Carrier, now: datetime):
-    """Mark the events applied, raise the shipment's status to the highest they reach, and
-    close the order when this was the last delivery."""
-    order = _lock_order(shipment.order_id)
-    db.session.refresh(shipment)
+def _apply(
+    shipment: Shipment, events: list[tuple[int, str]], carrier: Carrier, now: datetime
+) -> None:
+    """Mark the events (id, status) applied, raise the shipment's status to the highest they
+    reach, and close the order when this was its last delivery.
+
+    The caller holds the tracking number's lock, so the shipment row read in this
+    transaction is current and no other event moves it meanwhile; the order is locked only
+    when a delivery may close it (two last deliveries of one order then take turns).
+    """
+    db.session.execute(
+        update(CarrierEvent)
+        .where(CarrierEvent.id.in_([event_id for event_id, _ in events]))
+        .values(outcome=APPLIED, shipment_id=shipment.id)
+        .execution_options(synchronize_session=False)
+    )
     status = shipment.status
-    for event in events:
-        event.outcome, event.shipment_id = APPLIED, shipment.id
-        if event.status == EXCEPTION:
+    for _, event_status in events:
+        if event_status == EXCEPTION:
             shipment.has_exception = True
-        elif RANK[event.status] > RANK[status]:
-            status = event.status
+        elif RANK[event_status] > RANK[status]:
+            status = event_status
     shipment.last_event_at = now
+    delivered_now = status != shipment.status and status == SHIPMENT_DELIVERED
     if status != shipment.status:
         shipment.status, shipment.status_at = status, now
     db.session.flush()
-    _deliver_if_done(order, by_name=carrier.name)
+    if delivered_now:
+        _deliver_if_done(_lock_order(shipment.order_id), by_name=carrier.name)
 
 
 def _deliver_if_done(order: Order, by_name: str) -> None:
@@ -388,7 +400,7 @@ def create_shipment(
     order = order_for_admin(number)
     # Locks in the order an arriving event takes them (tracking number, then order): no deadlock.
     _serialize_tracking(carrier.id, tracking_no)
-    order = _lock_order(order.id)
+    order = _lock_order(order.id, with_lines=True)
     if order.status not in (APPROVED, PARTIALLY_SHIPPED):
         db.session.rollback()
         raise Conflict(
@@ -445,7 +457,7 @@ def create_shipment(
         )
     )
     if waiting:
-        _apply(shipment, waiting, carrier, datetime.now(UTC))
+        _apply(shipment, [(e.id, e.status) for e in waiting], carrier, datetime.now(UTC))
     else:
         _deliver_if_done(order, by_name=carrier.name)
     db.session.commit()
