@@ -17,7 +17,7 @@ from app.models import (
     TierPrice,
     User,
 )
-from app.services import wallet
+from app.services import logistics, wallet
 from app.services.accounts import hash_password
 
 ADMIN_LOGIN = ("admin", "admin1234")
@@ -36,6 +36,19 @@ DEALERS = [
     ("SY001", "沈阳和平北方商贸有限公司", "东北·沈阳", "STANDARD", 10000),
     ("JN001", "济南历下齐鲁便利供应链", "华东·济南", "STANDARD", 0),
 ]
+
+# Where each demo dealer's goods go: address, contact name, phone (the delivery note prints them).
+CONTACTS = {
+    "SH001": ("上海市浦东新区张江路 188 号 3 号仓", "王建国", "13816880001"),
+    "GZ001": ("广州市天河区黄埔大道西 76 号 B 栋 1 楼", "陈丽华", "13926880002"),
+    "BJ001": ("北京市朝阳区东四环中路 39 号院 2 号库", "李强", "13601880003"),
+    "CD001": ("成都市锦江区东大街 99 号", "张敏", "13881880004"),
+    "WH001": ("武汉市江汉区解放大道 688 号", "刘洋", "13971880005"),
+    "XA001": ("西安市雁塔区科技路 37 号", "赵磊", "13891880006"),
+    "SY001": ("沈阳市和平区南京北街 206 号", "孙婷", "13940880007"),
+    "JN001": ("济南市历下区泉城路 180 号", "周涛", "13953880008"),
+}
+DEMO_CARRIER = ("sf", "顺丰速运")
 
 # category code, category name, [(name, unit, spec, list price in yuan, moq, multiple)]
 CATALOG = [
@@ -231,7 +244,7 @@ def is_empty() -> bool:
 
 def load_demo_data() -> dict[str, int]:
     """Create whatever part of the demo brand is missing; returns how many rows were added."""
-    added = {"tiers": 0, "dealers": 0, "users": 0, "products": 0}
+    added = {"tiers": 0, "dealers": 0, "users": 0, "products": 0, "carriers": 0}
     tiers = {t.code: t for t in db.session.scalars(select(Tier))}
     for code, name in TIERS:
         if code not in tiers:
@@ -246,13 +259,28 @@ def load_demo_data() -> dict[str, int]:
             )
             db.session.add(dealers[code])
             added["dealers"] += 1
+    _fill_contacts(dealers)
     added["users"] = _add_users(dealers)
     db.session.flush()
     for dealer in dealers.values():
         wallet.ensure_accounts(dealer.id)
     added["products"] = _add_products(tiers, dealers)
     db.session.commit()
+    if logistics.find_carrier(DEMO_CARRIER[0]) is None:  # a random secret; HQ rotates it
+        logistics.create_carrier(*DEMO_CARRIER)
+        added["carriers"] = 1
     return added
+
+
+def _fill_contacts(dealers: dict[str, Dealer]) -> None:
+    """Give a demo dealer its address and contact where none is set (HQ's edits stay)."""
+    for code, (address, name, phone) in CONTACTS.items():
+        dealer = dealers.get(code)
+        if dealer is None:
+            continue
+        dealer.address = dealer.address or address
+        dealer.contact_name = dealer.contact_name or name
+        dealer.contact_phone = dealer.contact_phone or phone
 
 
 def _add_users(dealers: dict[str, Dealer]) -> int:

@@ -49,7 +49,10 @@ def order_queue():
 
 @bp.get("/orders/<number>")
 def order_detail(number: str):
-    return render_template("admin/order.html", order=orders.order_for_admin(number), error=None)
+    order = orders.order_for_admin(number)
+    return render_template(
+        "admin/order.html", order=order, error=None, **logistics.order_context(order)
+    )
 
 
 @bp.post("/orders/<number>/approve")
@@ -71,6 +74,10 @@ def _decide(number: str, action, done: str):
         if err.status == 404:
             raise
         order = orders.order_for_admin(number)
-        return render_template("admin/order.html", order=order, error=err), err.status
+        context = logistics.order_context(order)
+        return render_template("admin/order.html", order=order, error=err, **context), err.status
     flash(f"{order.number} · {done}")
     return redirect(url_for("admin.order_queue"))
+
+
+from app.admin import logistics  # noqa: E402  (routes; its order_context serves the order page)

@@ -21,7 +21,7 @@ from app.models.orders import (
     SHIPPED,
     SUBMITTED,
 )
-from app.services import cart, orders
+from app.services import cart, logistics, orders
 from app.web import bp
 from app.web.forms import go
 
@@ -35,6 +35,31 @@ TABS = {
 }
 
 ORDERS_PAGE_SIZE = 20
+
+# A shipment's status, and each carrier event's, in words (CONTRACT §5 statuses).
+SHIPMENT_LABELS = {
+    "created": _l("Awaiting pickup"),
+    "picked_up": _l("Picked up"),
+    "in_transit": _l("In transit"),
+    "out_for_delivery": _l("Out for delivery"),
+    "delivered": _l("Delivered"),
+    "returned": _l("Returned"),
+    "exception": _l("Exception"),
+}
+
+
+@bp.app_template_global()
+def shipment_label(status: str) -> str:
+    """A shipment or carrier-event status in the reader's words."""
+    return str(SHIPMENT_LABELS.get(status, status))
+
+
+@bp.app_template_global()
+def still_to_ship(order) -> list[tuple]:
+    """(line, quantity not shipped yet) for each line of the order with something left."""
+    return [
+        (line, line.qty - line.shipped_qty) for line in order.lines if line.qty > line.shipped_qty
+    ]
 
 
 @bp.get("/orders")
@@ -66,7 +91,8 @@ def orders_page():
 @bp.get("/orders/<number>")
 def order_page(number: str):
     order = orders.order_for_dealer(current_user.dealer, number)
-    return render_template("dealer/order.html", order=order)
+    shipments = logistics.shipments_of(order.id)  # of this dealer's own order only
+    return render_template("dealer/order.html", order=order, shipments=shipments)
 
 
 @bp.post("/orders/<number>/cancel")

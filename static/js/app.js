@@ -332,3 +332,54 @@
     fit();
   })();
 })();
+
+/* Copy buttons: [data-copy="#id"] copies that element's text (navigator.clipboard, else a
+   selected textarea and execCommand); without the script the buttons stay hidden and the
+   text stays selectable. The delivery note's [data-print] button prints the page. */
+(function () {
+  "use strict";
+  function fallbackCopy(text) {
+    var area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.style.position = "fixed";
+    area.style.opacity = "0";
+    document.body.appendChild(area);
+    area.select();
+    var done = false;
+    try { done = document.execCommand("copy"); } catch (err) { done = false; }
+    document.body.removeChild(area);
+    return done ? Promise.resolve() : Promise.reject(new Error("copy refused"));
+  }
+  function copy(text) {
+    if (navigator.clipboard && window.isSecureContext) {
+      return navigator.clipboard.writeText(text).catch(function () { return fallbackCopy(text); });
+    }
+    return fallbackCopy(text);
+  }
+  function say(message) {
+    document.body.dispatchEvent(new CustomEvent("toast", { detail: { value: message } }));
+  }
+  document.querySelectorAll("[data-copy], [data-print]").forEach(function (button) {
+    button.hidden = false;
+  });
+  document.addEventListener("click", function (event) {
+    var printer = event.target.closest("[data-print]");
+    if (printer) { window.print(); return; }
+    var button = event.target.closest("[data-copy]");
+    var source = button && document.querySelector(button.getAttribute("data-copy"));
+    if (!source) return;
+    var text = source.textContent.trim();
+    copy(text).then(function () {
+      button.classList.add("is-copied");
+      say((button.getAttribute("data-copied") || "✓") + " " + (text.length > 40 ? "" : text));
+      setTimeout(function () { button.classList.remove("is-copied"); }, 1500);
+    }, function () {
+      var range = document.createRange();
+      range.selectNodeContents(source);
+      var selection = window.getSelection();
+      selection.removeAllRanges();
+      selection.addRange(range);
+    });
+  });
+})();
