@@ -1,6 +1,6 @@
 """`make bench`: fresh database, gunicorn, wrk against four paths, then order placement
-(bench/orders.py: the app against the same statements sent straight to PostgreSQL); two tables
-and a JSON file.
+(bench/orders.py: the app against the same statements sent straight to PostgreSQL), then signed
+webhook events (bench/webhooks.py: against a bare Flask app); three tables and a JSON file.
 
 Environment knobs: BENCH_DATABASE_URL (a database whose name contains "bench"; it is dropped
 and re-created), BENCH_DURATION / BENCH_WARMUP (seconds, default 10 / 3), BENCH_THREADS /
@@ -24,7 +24,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from bench import client, cpu, dataset, orders
+from bench import client, cpu, dataset, orders, webhooks
 from bench.dataset import ROOT, BenchError
 from bench.server import Gunicorn
 from bench.wrk import Load, WrkResult, find_wrk, run_wrk
@@ -192,6 +192,8 @@ def run() -> int:
     load = Load.from_env()
     url = dataset.database_url()
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": secrets.token_hex(32)}
+    # The per-carrier limit is a guard against a runaway sender, not what is measured here.
+    env.setdefault("WEBHOOK_RATE_LIMIT", "10000000/minute")
     started = time.perf_counter()
     load_before = _busy_check()
 
@@ -217,12 +219,16 @@ def run() -> int:
         results = measure(wrk, server, url, items, load)
         print("== order placement: the app against the database floor")
         _, order_report = orders.bench(server, url)
+        print("== webhook ingestion: signed carrier events against a bare Flask app")
+        webhook_report = webhooks.bench(wrk, server, url, env, load)
 
     result_rows = rows(items, results)
     print()
     print(table(result_rows))
     print()
     print(order_report["table"])
+    print()
+    print(webhook_report["table"])
     meta = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "git_commit": _git("rev-parse", "--short", "HEAD"),
@@ -238,12 +244,16 @@ def run() -> int:
         "warnings": session.warnings,
         "elapsed_s": round(time.perf_counter() - started, 1),
         "orders": {k: v for k, v in order_report.items() if k != "table"},
+        "webhooks": {k: v for k, v in webhook_report.items() if k != "table"},
     }
     path = write_json(result_rows, meta)
     print(f"\nwritten to {path.relative_to(ROOT)} ({meta['elapsed_s']}s in all)")
     failed = 0
     if any(sum(r["errors"].values()) for r in result_rows):
         print("bench: some requests failed under load; the numbers above are suspect.")
+        failed = 1
+    if any(sum(r["errors"].values()) for r in webhook_report["results"]):
+        print("bench: some webhook deliveries were not answered 2xx; see the webhook table.")
         failed = 1
     if order_report["failed"]:
         print(

@@ -31,18 +31,21 @@ def _gunicorn() -> str:
 class Gunicorn:
     """Use as a context manager; the whole process group is gone on exit."""
 
-    def __init__(self, env: dict[str, str], log_path: Path, workers: int = 2) -> None:
+    def __init__(
+        self, env: dict[str, str], log_path: Path, workers: int = 2, app: str = "wsgi:app"
+    ) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.env = {k: v for k, v in env.items() if k != "GUNICORN_CMD_ARGS"}
         self.log_path = log_path
         self.workers = workers
+        self.app = app
         self.proc: subprocess.Popen | None = None
 
     def __enter__(self) -> Gunicorn:
         cmd = [_gunicorn(), "-w", str(self.workers), "-b", f"127.0.0.1:{self.port}"]
         # No access log; no control socket (a `make run` nearby may own the default path).
-        cmd += ["--error-logfile", str(self.log_path), "--no-control-socket", "wsgi:app"]
+        cmd += ["--error-logfile", str(self.log_path), "--no-control-socket", self.app]
         self.proc = subprocess.Popen(
             cmd,
             cwd=ROOT,
