@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app.admin import bp
-from app.errors import DomainError, Invalid
+from app.errors import Conflict, DomainError, Invalid
 from app.extensions import db
 from app.models import Order
 from app.models.orders import APPROVED, PARTIALLY_SHIPPED
@@ -51,6 +51,12 @@ CODE_MESSAGES = {
     "duplicate_tracking_no": _l("This tracking number is already used for this carrier."),
     "duplicate_carrier": _l("A carrier with this code already exists."),
     "stock_mismatch": _l("The order's reserved stock is not there to ship; check the stock."),
+    "secret_changed": _l(
+        "The secret was already replaced since this page was shown (a reload sends the form "
+        "again); nothing changed. Make another one below if you need it."
+    ),
+    "over_shipment": _l("A line asks for more than is left to ship; see the line below."),
+    "invalid_status": _l("This order can no longer be shipped: its status changed."),
 }
 
 
@@ -60,6 +66,8 @@ def _explain(err: DomainError) -> str:
         return str(CODE_MESSAGES[err.code])
     for field in err.errors or {}:
         leaf = field.rsplit(".", 1)[-1]
+        if leaf == "sku" and field.startswith("lines."):
+            return str(_l("A line names a product that is not on this order."))
         if leaf in FIELD_MESSAGES:
             return str(FIELD_MESSAGES[leaf])
     return explain_error(err)
@@ -274,12 +282,22 @@ def carrier_detail(code: str):
     return _carrier_page(code)
 
 
+@bp.app_template_global("secret_version")
+def _secret_version(carrier) -> str:
+    """Which secret a rotate form was shown for (sent back with the form)."""
+    return carrier.rotated_at.isoformat() if carrier.rotated_at else "first"
+
+
 @bp.post("/carriers/<code>/secret")
 def carrier_rotate(code: str):
     raw = request.form.get("grace_hours", "24").strip() or "24"
     try:
         if not re.fullmatch(r"[0-9]{1,4}", raw):
             raise Invalid(errors={"grace_hours": ["A whole number of hours."]})
+        if request.form.get("version", "") != _secret_version(logistics.carrier_by_code(code)):
+            # A reload of the page that showed the new secret posts the form again:
+            # refuse it, so the secret just copied is not replaced unseen.
+            raise Conflict("The secret changed since this form was shown.", code="secret_changed")
         carrier = logistics.rotate_secret(code, int(raw))
     except DomainError as err:
         if err.status == 404:

@@ -1,5 +1,7 @@
 """marshmallow fields for the API's edge: money strings, strict integers and booleans."""
 
+import re
+
 from marshmallow import ValidationError, fields, validate
 
 from app.money import MoneyError, format_fen, parse_fen
@@ -65,8 +67,20 @@ class StrictBool(fields.Boolean):
         return value
 
 
+# Control characters other than tab and line breaks are never meant; NUL cannot even be
+# stored in a PostgreSQL text column.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def refuse_control_characters(text: str) -> str:
+    """The text unchanged, or ValidationError when it holds a control character."""
+    if CONTROL.search(text):
+        raise ValidationError("Must not contain control characters.")
+    return text
+
+
 class Str(fields.String):
-    """A trimmed, non-empty string (unless allow_empty)."""
+    """A trimmed, non-empty string (unless allow_empty) without control characters."""
 
     def __init__(self, *, allow_empty: bool = False, **kwargs):
         super().__init__(**kwargs)
@@ -76,4 +90,4 @@ class Str(fields.String):
         text = super()._deserialize(value, attr, data, **kwargs).strip()
         if not text and not self.allow_empty:
             raise ValidationError("Must not be empty.")
-        return text
+        return refuse_control_characters(text)

@@ -48,6 +48,8 @@ from app.services import wallet
 from app.services.orders import order_for_admin
 
 CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+# Printable, no spaces or control characters: what a carrier prints on a label.
+TRACKING_PATTERN = re.compile(r"^[^\s\x00-\x1f\x7f]{1,64}$")
 STALE_AFTER = timedelta(days=3)
 MAX_GRACE_HOURS = 24 * 30
 
@@ -179,6 +181,15 @@ def count_refusal(carrier_code: str, reason: str) -> None:
     db.session.rollback()
     db.session.execute(stmt)
     db.session.commit()
+
+
+UNKNOWN_CARRIERS = "(unknown)"
+
+
+def refusal_key(carrier: Carrier | None) -> str:
+    """Whom a refusal is counted for: the carrier, or one shared row for every code that is
+    no carrier (so made-up codes in URLs cannot add rows without end)."""
+    return carrier.code if carrier is not None else UNKNOWN_CARRIERS
 
 
 def refusal_counts(carrier_code: str) -> dict[str, int]:
@@ -395,7 +406,7 @@ def create_shipment(
     """
     tracking_no = tracking_no.strip()
     carrier = _active_carrier(carrier_code)
-    if not tracking_no or len(tracking_no) > 64:
+    if not TRACKING_PATTERN.match(tracking_no):
         raise Invalid(errors={"tracking_no": ["Give the tracking number (1–64 characters)."]})
     order = order_for_admin(number)
     # Locks in the order an arriving event takes them (tracking number, then order): no deadlock.
@@ -534,7 +545,8 @@ def shipments_of(order_id: int) -> list[Shipment]:
 
 
 def shipment_for_admin(shipment_id: int) -> Shipment:
-    shipment = db.session.get(Shipment, shipment_id)
+    """Any shipment, for HQ; raises NotFound (also for ids no database row can have)."""
+    shipment = db.session.get(Shipment, shipment_id) if 0 < shipment_id < 2**31 else None
     if shipment is None:
         raise NotFound(f"No shipment {shipment_id}.", subject=("shipment", str(shipment_id)))
     return shipment

@@ -22,8 +22,17 @@ def _carrier_key() -> str:
     return "carrier:" + (request.view_args or {}).get("carrier_code", "")
 
 
+def _signed(response) -> bool:
+    """Only deliveries that proved themselves use up a carrier's rate: unsigned junk aimed at
+    a real carrier's door must not get its genuine events answered 429."""
+    return response.status_code != 401
+
+
 per_carrier = limiter.shared_limit(
-    lambda: current_app.config["WEBHOOK_RATE_LIMIT"], scope="webhooks", key_func=_carrier_key
+    lambda: current_app.config["WEBHOOK_RATE_LIMIT"],
+    scope="webhooks",
+    key_func=_carrier_key,
+    deduct_when=_signed,
 )
 
 

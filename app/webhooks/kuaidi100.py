@@ -98,7 +98,7 @@ def kuaidi100_push(carrier_code: str):
     """Verify the sign, then record every point of the trajectory in one transaction."""
     carrier = logistics.find_carrier(carrier_code)
     if carrier is None or not carrier.active:
-        logistics.count_refusal(carrier_code, "unknown_carrier")
+        logistics.count_refusal(logistics.refusal_key(carrier), "unknown_carrier")
         return answer(401, "unknown or inactive carrier")
     raw = read_body(current_app.config["KUAIDI100_MAX_BYTES"])
     if raw is None:

@@ -62,7 +62,7 @@ def logistics_event(carrier_code: str):
     """Verify, then record one carrier event: 200 applied or duplicate, 202 unmatched."""
     carrier = logistics.find_carrier(carrier_code)
     if carrier is None or not carrier.active:
-        return _refuse(carrier_code, "unknown_carrier")
+        return _refuse(logistics.refusal_key(carrier), "unknown_carrier")
     signature = parse_signature(request.headers.get(SIGNATURE_HEADER, ""))
     if signature is None:
         return _refuse(carrier_code, "bad_signature")

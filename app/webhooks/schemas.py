@@ -48,10 +48,12 @@ def _state_code(value) -> None:
 
 
 class Kuaidi100PointSchema(LenientSchema):
-    context = fields.String(load_default="", allow_none=True)
+    context = Str(load_default="", allow_empty=True, allow_none=True)
     ftime = fields.String(required=True, validate=_china_time)
-    areaName = fields.String(load_default=None, allow_none=True)  # noqa: N815 (快递100's name)
-    status = fields.String(load_default=None, allow_none=True)
+    areaName = Str(  # noqa: N815 (快递100's name)
+        load_default=None, allow_empty=True, allow_none=True, validate=validate.Length(max=200)
+    )
+    status = Str(load_default=None, allow_empty=True, allow_none=True)
 
 
 class Kuaidi100ResultSchema(LenientSchema):

@@ -402,9 +402,8 @@ def test_rotating_shows_the_new_secret_once_and_how_long_the_old_one_works(shop)
     admin_login(shop.client)
     page = shop.client.get("/admin/carriers/sf").get_data(as_text=True)
 
-    rotated = shop.client.post(
-        "/admin/carriers/sf/secret", data={"grace_hours": "48", "csrf_token": f.csrf_from(page)}
-    )
+    form = {"grace_hours": "48", "csrf_token": f.csrf_from(page), "version": version_of(page)}
+    rotated = shop.client.post("/admin/carriers/sf/secret", data=form)
 
     assert rotated.status_code == 201
     fresh()
@@ -420,14 +419,34 @@ def test_rotating_shows_the_new_secret_once_and_how_long_the_old_one_works(shop)
     assert carrier.secret not in shop.client.get("/admin/carriers/sf").get_data(as_text=True)
 
 
+def version_of(page: str) -> str:
+    """The rotate form's record of which secret it was shown for."""
+    return re.search(r'name="version" value="([^"]*)"', page).group(1)
+
+
+def test_a_reload_after_rotating_does_not_rotate_again(shop):
+    admin_login(shop.client)
+    page = shop.client.get("/admin/carriers/sf").get_data(as_text=True)
+    form = {"grace_hours": "24", "csrf_token": f.csrf_from(page), "version": version_of(page)}
+    assert shop.client.post("/admin/carriers/sf/secret", data=form).status_code == 201
+    fresh()
+    shown = logistics.carrier_by_code("sf").secret
+
+    again = shop.client.post("/admin/carriers/sf/secret", data=form)  # the browser's reload
+
+    assert again.status_code == 409
+    assert "已经更换" in again.get_data(as_text=True) or "already" in again.get_data(as_text=True)
+    fresh()
+    assert logistics.carrier_by_code("sf").secret == shown
+
+
 def test_a_rotation_with_a_bad_grace_period_changes_nothing(shop):
     old = logistics.carrier_by_code("sf").secret
     admin_login(shop.client)
-    token = f.csrf_from(shop.client.get("/admin/carriers/sf").get_data(as_text=True))
+    page = shop.client.get("/admin/carriers/sf").get_data(as_text=True)
+    form = {"csrf_token": f.csrf_from(page), "version": version_of(page)}
     for hours in ("-1", "721", "soon"):
-        refused = shop.client.post(
-            "/admin/carriers/sf/secret", data={"grace_hours": hours, "csrf_token": token}
-        )
+        refused = shop.client.post("/admin/carriers/sf/secret", data={**form, "grace_hours": hours})
         assert refused.status_code == 422, hours
         assert "宽限期" in refused.get_data(as_text=True)
     fresh()
