@@ -7,9 +7,7 @@ database session, as under a threaded server) and starts at the same barrier.
 from __future__ import annotations
 
 import random
-import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
 import pytest
@@ -20,23 +18,12 @@ from app.models import LedgerEntry, Order
 from app.money import parse_fen
 from app.services import wallet
 from tests import factories as f
+from tests.threads import run_together
 
 pytestmark = pytest.mark.postgres
 
 HOT = ("HOT-A", "HOT-B", "HOT-C")
 ON_HAND = 40
-
-
-def run_together(calls):
-    """Run zero-argument callables in as many threads, released at once by a barrier."""
-    barrier = threading.Barrier(len(calls))
-
-    def go(call):
-        barrier.wait(timeout=30)
-        return call()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(go, calls))
 
 
 def send(client, method, url, headers, body=None):

@@ -10,10 +10,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import threading
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
 import pytest
@@ -26,6 +24,7 @@ from app.services import logistics, orders, rebates, wallet
 from app.services.logistics import ShipLine
 from app.services.orders import LineRequest
 from tests import factories as f
+from tests.threads import run_together
 
 pytestmark = pytest.mark.postgres
 
@@ -38,18 +37,6 @@ def signed(secret: str, event: dict) -> tuple[bytes, dict]:
     t = int(time.time())
     digest = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
     return body, {"Content-Type": "application/json", "X-Logistics-Signature": f"t={t},v1={digest}"}
-
-
-def run_together(calls):
-    """Run zero-argument callables in as many threads, released at once by a barrier."""
-    barrier = threading.Barrier(len(calls))
-
-    def go(call):
-        barrier.wait(timeout=30)
-        return call()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(go, calls))
 
 
 def post(app, body: bytes, headers: dict):
