@@ -13,7 +13,6 @@ from sqlalchemy import create_engine, event, text
 from app import create_app
 from app.config import TestConfig
 from app.extensions import db, limiter
-from app.services.settings import forget_cached
 from tests.factories import assert_ledger_consistent
 
 ON_POSTGRES = os.environ.get("TEST_ON_POSTGRES") == "1"
@@ -101,7 +100,6 @@ def _fresh_state(request, app):
         db.session.remove()
         _truncate_all()
         limiter.reset()
-        forget_cached()
         ctx.pop()
 
 

@@ -1,17 +1,17 @@
-"""Brand-wide settings HQ can change without a deploy."""
+"""Brand-wide settings HQ can change without a deploy.
+
+A change holds for every request that starts after it was answered, in every process: a
+setting is read from the database when it is used (inside the caller's transaction, so an
+order stores the rate in force when it was placed), never from a per-process copy. Within one
+request the session's identity map keeps a row already read, so a page pays one small query.
+"""
 
 from __future__ import annotations
 
 import json
-import time
 
 from app.extensions import db
 from app.models import Setting
-
-# Read on every catalog request, changed a few times a year: each process keeps them for a
-# few seconds (a change reaches other processes within CACHE_SECONDS).
-CACHE_SECONDS = 3.0
-_cache: dict = {"at": -CACHE_SECONDS, "values": None}
 
 DEFAULTS = {
     "show_exact_stock": True,
@@ -21,22 +21,15 @@ DEFAULTS = {
 
 
 def get_setting(key: str):
-    """The stored value, or the default (at most CACHE_SECONDS old)."""
-    now = time.monotonic()
-    if _cache["values"] is None or now - _cache["at"] > CACHE_SECONDS:
-        _cache["values"], _cache["at"] = all_settings(), now
-    return _cache["values"][key]
+    """The stored value, or the default, as the database holds it now."""
+    row = db.session.get(Setting, key)
+    return json.loads(row.value) if row is not None else DEFAULTS[key]
 
 
 def all_settings() -> dict:
     """Every setting with defaults filled in, read now."""
     stored = {row.key: json.loads(row.value) for row in db.session.scalars(db.select(Setting))}
     return {key: stored.get(key, default) for key, default in DEFAULTS.items()}
-
-
-def forget_cached() -> None:
-    """Make the next get_setting read the database (after a change, and between tests)."""
-    _cache["values"] = None
 
 
 def update_settings(changes: dict) -> dict:
@@ -48,5 +41,4 @@ def update_settings(changes: dict) -> dict:
         else:
             row.value = json.dumps(value)
     db.session.commit()
-    forget_cached()
     return all_settings()

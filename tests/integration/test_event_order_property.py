@@ -19,7 +19,6 @@ from app.models.wallet import REBATE
 from app.services import logistics, orders, rebates, wallet
 from app.services.logistics import EventIn, ShipLine
 from app.services.orders import LineRequest
-from app.services.settings import forget_cached
 from tests import factories as f
 from tests.conftest import _truncate_all
 
@@ -176,7 +175,6 @@ def clean_slate() -> None:
     db.session.rollback()
     db.session.remove()
     _truncate_all()
-    forget_cached()
 
 
 @settings(
