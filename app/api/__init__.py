@@ -93,6 +93,6 @@ def reply_page(schema, items, total: int, args: dict):
 
 
 def register(app) -> None:
-    from app.api import admin, catalog, logistics, openapi, orders, tokens  # noqa: F401  (routes)
+    from app.api import admin, catalog, logistics, openapi, orders, statements, tokens  # noqa: F401
 
     app.register_blueprint(bp)

@@ -20,4 +20,4 @@ def cart_badge():
     return {"cart_count": lambda: count(current_user)}
 
 
-from app.web import cart, catalog, checkout, me, orders  # noqa: E402,F401  (routes)
+from app.web import cart, catalog, checkout, me, orders, statements, wallet  # noqa: E402,F401
