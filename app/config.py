@@ -73,6 +73,8 @@ class Config:
         # takes 9 bytes): a long one can pass 64 KB, and a refused push is retried, then lost.
         self.KUAIDI100_MAX_BYTES = 256 * 1024
         self.JSON_SORT_KEYS = False
+        # Deposit-notice receipts (never under static/); empty: <instance path>/receipts.
+        self.RECEIPTS_DIR = os.environ.get("RECEIPTS_DIR", "")
 
 
 class TestConfig(Config):

@@ -93,6 +93,15 @@ def reply_page(schema, items, total: int, args: dict):
 
 
 def register(app) -> None:
-    from app.api import admin, catalog, logistics, openapi, orders, statements, tokens  # noqa: F401
+    from app.api import (  # noqa: F401
+        admin,
+        catalog,
+        logistics,
+        notices,
+        openapi,
+        orders,
+        statements,
+        tokens,
+    )
 
     app.register_blueprint(bp)

@@ -509,3 +509,49 @@ class AttentionShipmentSchema(Schema):
 
 class AttentionListSchema(Schema):
     items = fields.List(fields.Nested(AttentionShipmentSchema))
+
+
+# --- deposit notices (CONTRACT §3, §4) ----------------------------------------
+
+
+class NoticeCreateSchema(StrictSchema):
+    amount = Money(required=True)
+    reference = Str(required=True, validate=validate.Length(max=64))
+    note = Str(allow_empty=True, load_default="", validate=validate.Length(max=500))
+
+
+class NoticeQuerySchema(StrictSchema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class AdminNoticeQuerySchema(NoticeQuerySchema):
+    status = fields.String(
+        load_default="", validate=validate.OneOf(["", "pending", "confirmed", "rejected"])
+    )
+
+
+class NoticeOutSchema(Schema):
+    id = fields.Integer()
+    amount = Money()
+    reference = fields.String()
+    note = fields.String()
+    status = fields.String()
+    reason = fields.String()
+    has_receipt = fields.Boolean()
+    created_at = fields.AwareDateTime()
+
+
+class AdminNoticeOutSchema(NoticeOutSchema):
+    dealer = fields.Function(lambda n: n.dealer.code)
+
+
+class NoticePageSchema(Schema):
+    items = fields.List(fields.Nested(NoticeOutSchema))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+
+
+class AdminNoticePageSchema(NoticePageSchema):
+    items = fields.List(fields.Nested(AdminNoticeOutSchema))

@@ -3,6 +3,7 @@
 from app.models.accounts import ROLE_ADMIN, ROLE_DEALER, ApiToken, Dealer, Tier, User
 from app.models.catalog import Category, Product, product_tier_limits
 from app.models.logistics import Carrier, CarrierEvent, Shipment, ShipmentLine, WebhookRefusal
+from app.models.notices import DepositNotice
 from app.models.orders import CartItem, IdempotencyKey, Order, OrderEvent, OrderLine
 from app.models.pricing import DealerPrice, TierPrice
 from app.models.settings import Setting
@@ -21,6 +22,7 @@ __all__ = [
     "WebhookRefusal",
     "IdempotencyKey",
     "LedgerEntry",
+    "DepositNotice",
     "Order",
     "OrderEvent",
     "OrderLine",
