@@ -211,11 +211,16 @@ class CatalogItemSchema(Schema):
     stock = fields.Function(lambda i: {"available": i.shown_available, "status": i.status})
 
 
-class CatalogPageSchema(Schema):
-    items = fields.List(fields.Nested(CatalogItemSchema))
+class PagedSchema(Schema):
+    """A page of a list: its `items` (each subclass says of what) and where it stands."""
+
     page = fields.Integer()
     per_page = fields.Integer()
     total = fields.Integer()
+
+
+class CatalogPageSchema(PagedSchema):
+    items = fields.List(fields.Nested(CatalogItemSchema))
 
 
 class StockSnapshotSchema(Schema):
@@ -321,11 +326,8 @@ class OrderDetailSchema(OrderOutSchema):
     shipments = fields.List(fields.Nested(ShipmentOutSchema))
 
 
-class OrderPageSchema(Schema):
+class OrderPageSchema(PagedSchema):
     items = fields.List(fields.Nested(OrderOutSchema))
-    page = fields.Integer()
-    per_page = fields.Integer()
-    total = fields.Integer()
 
 
 class DepositSchema(StrictSchema):
@@ -355,11 +357,8 @@ class LedgerEntryOutSchema(Schema):
     created_at = fields.AwareDateTime()
 
 
-class LedgerPageSchema(Schema):
+class LedgerPageSchema(PagedSchema):
     items = fields.List(fields.Nested(LedgerEntryOutSchema))
-    page = fields.Integer()
-    per_page = fields.Integer()
-    total = fields.Integer()
 
 
 class LedgerQuerySchema(StrictSchema):
@@ -487,11 +486,8 @@ class CarrierEventOutSchema(Schema):
     outcome = fields.String()
 
 
-class CarrierEventPageSchema(Schema):
+class CarrierEventPageSchema(PagedSchema):
     items = fields.List(fields.Nested(CarrierEventOutSchema))
-    page = fields.Integer()
-    per_page = fields.Integer()
-    total = fields.Integer()
 
 
 class AttentionShipmentSchema(Schema):
@@ -546,11 +542,8 @@ class AdminNoticeOutSchema(NoticeOutSchema):
     dealer = fields.Function(lambda n: n.dealer.code)
 
 
-class NoticePageSchema(Schema):
+class NoticePageSchema(PagedSchema):
     items = fields.List(fields.Nested(NoticeOutSchema))
-    page = fields.Integer()
-    per_page = fields.Integer()
-    total = fields.Integer()
 
 
 class AdminNoticePageSchema(NoticePageSchema):
