@@ -100,6 +100,7 @@ def register(app) -> None:
         notices,
         openapi,
         orders,
+        settlements,
         statements,
         tokens,
     )

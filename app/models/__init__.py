@@ -7,6 +7,7 @@ from app.models.notices import DepositNotice
 from app.models.orders import CartItem, IdempotencyKey, Order, OrderEvent, OrderLine
 from app.models.pricing import DealerPrice, TierPrice
 from app.models.settings import Setting
+from app.models.settlements import RebateSettlement, RebateSettlementLine
 from app.models.stock import StockLevel
 from app.models.wallet import LedgerEntry, WalletAccount
 
@@ -31,6 +32,8 @@ __all__ = [
     "Dealer",
     "DealerPrice",
     "Product",
+    "RebateSettlement",
+    "RebateSettlementLine",
     "Setting",
     "StockLevel",
     "Tier",

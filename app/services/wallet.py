@@ -23,6 +23,7 @@ ORDER_REFUND = "order_refund"
 REBATE_USE = "rebate_use"
 REBATE_REFUND = "rebate_refund"
 REBATE_EARNED = "rebate_earned"
+SETTLEMENT = "settlement"
 
 
 class InsufficientBalance(Exception):

@@ -246,3 +246,35 @@ def test_one_bank_reference_recorded_concurrently_is_credited_once(app):
     assert statuses == {201: 1, 200: 19}, results[:3]
     assert len({answer["id"] for _, answer in results}) == 1
     assert funds_of(dealer) == 128_000
+
+
+def test_one_period_settled_concurrently_is_credited_once(app, client):
+    from app.services import logistics
+    from tests.api.test_settlements import body, delivered
+
+    f.tier("GOLD", "金牌")
+    dealer = f.dealer("SH001", "GOLD")
+    f.deposit("SH001", 10_000_000)
+    shop = SimpleNamespace(
+        client=client,
+        admin=f.api_headers(f.admin("hq")),
+        buyer=f.api_headers(f.dealer_user("SH001", "buyer")),
+    )
+    f.product("TEA-1", list_price=10_000, on_hand=1_000)
+    logistics.create_carrier("sf", "顺丰速运")
+    delivered(shop, shop.buyer, 60)  # ¥6,000.00 → 2.5 % → ¥150.00
+    url = "/api/v1/admin/rebate-settlements"
+
+    results = run_together(
+        [lambda: send(app.test_client(), "post", url, shop.admin, body()) for _ in range(12)]
+    )
+
+    statuses = Counter(status for status, _ in results)
+    assert statuses == {201: 1, 200: 11}, results[:3]
+    assert all(answer == results[0][1] for _, answer in results)
+    db.session.rollback()
+    assert wallet.balances(dealer.id)["rebate"] == 15_000
+    entries = db.session.scalar(
+        select(func.count(LedgerEntry.id)).where(LedgerEntry.type == "settlement")
+    )
+    assert entries == 1
