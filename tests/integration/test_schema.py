@@ -91,3 +91,48 @@ def test_sku_prefix_and_name_search_can_use_indexes_on_postgres():
     assert "ix_products_search_grams" in plan
     assert "ix_products_sku_pattern" in plan
     assert "Seq Scan on products" not in plan
+
+
+def _raw_debit(dealer_id: int, entry_type: str, amount: int, reference: str):
+    """A funds posting written as raw SQL (the balance row moved with it, as post() does)."""
+    balance = db.session.execute(
+        text(
+            "UPDATE wallet_accounts SET balance = balance + :a"
+            " WHERE dealer_id = :d AND account = 'funds' RETURNING balance"
+        ),
+        {"a": amount, "d": dealer_id},
+    ).scalar_one()
+    db.session.execute(
+        text(
+            "INSERT INTO ledger_entries (dealer_id, account, type, amount, balance_after,"
+            " reference, memo, created_at) VALUES (:d, 'funds', :t, :a, :b, :r, '',"
+            " CURRENT_TIMESTAMP)"
+        ),
+        {"d": dealer_id, "t": entry_type, "a": amount, "b": balance, "r": reference},
+    )
+
+
+def test_the_database_refuses_an_order_debit_below_the_credit_limit_but_not_hq_adjustments():
+    f.tier("GOLD", "金牌")
+    dealer = f.dealer("SH001", "GOLD", credit_limit=50_000)
+    _raw_debit(dealer.id, "order_debit", -50_000, "order:SO1:debit")  # exactly at the limit
+    db.session.commit()
+
+    with pytest.raises(IntegrityError, match="credit limit"):
+        _raw_debit(dealer.id, "order_debit", -1, "order:SO2:debit")
+    db.session.rollback()
+    _raw_debit(dealer.id, "adjustment", -40_000, "adjustment:x")  # HQ's word stands
+    db.session.commit()
+
+
+def test_the_database_refuses_a_negative_rebate_balance():
+    f.tier("GOLD", "金牌")
+    dealer = f.dealer("SH001", "GOLD")
+    with pytest.raises(IntegrityError):
+        db.session.execute(
+            text(
+                "UPDATE wallet_accounts SET balance = -1 WHERE dealer_id = :d AND account = 'rebate'"
+            ),
+            {"d": dealer.id},
+        )
+    db.session.rollback()
