@@ -51,6 +51,7 @@ def ledger(app) -> dict:
             "number": order.number,
             "this": this_month.strftime("%Y-%m"),
             "last": last_month.strftime("%Y-%m"),
+            "last_day": (wallet_views.shift_month(this_month, 1) - timedelta(days=1)).isoformat(),
             "funds": display_fen(funds),
         }
 
@@ -141,3 +142,49 @@ def test_a_new_month_is_empty_and_friendly(demo, page, sign_in, shots_dir):
     shots.mkdir(exist_ok=True)
     page.screenshot(path=str(shots / "wallet-empty.png"), animations="disabled")
     no_overflow(page)
+
+
+def test_the_months_statements_close_at_the_balances_the_wallet_page_shows(
+    demo, page, sign_in, shots_dir, js_errors
+):
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    made = ledger(demo)
+    js_errors.watch(page)
+    sign_in(page, *DEALER)
+    page.goto("/wallet")
+    shown = {
+        "funds": page.locator("#funds-card .wallet-big").inner_text(),
+        "rebate": page.locator("#rebate-card .wallet-big").inner_text(),
+    }
+    assert shown["funds"] == made["funds"]
+    statement = page.locator("details.statement")
+    statement.locator("summary").click()
+    page.screenshot(path=str(shots_dir / "wallet" / "statement-open.png"), animations="disabled")
+
+    for account, name in (("funds", "货款"), ("rebate", "返利")):
+        row = statement.locator(".statement-row", has_text=name)
+        with page.expect_download() as caught:
+            row.get_by_role("link", name="CSV").click()
+        assert caught.value.suggested_filename.endswith(".csv")
+        content = open(caught.value.path(), "rb").read()
+        assert content.startswith("\ufeff".encode())
+        rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
+        opening, *entries, closing = rows[1:]
+        assert closing[1] == "期末余额" and opening[1] == "期初余额"
+        assert display_fen(round(float(closing[-1]) * 100)) == shown[account], (account, rows)
+        total = sum(round(float(r[5]) * 100) for r in entries)
+        assert round(float(opening[-1]) * 100) + total == round(float(closing[-1]) * 100)
+
+        with page.expect_download() as caught:
+            row.get_by_role("link", name=re.compile("Excel")).click()
+        assert caught.value.suggested_filename.endswith(
+            f"-{account}-{made['this']}-01-{made['last_day']}.xlsx"
+        )
+        sheet = load_workbook(io.BytesIO(open(caught.value.path(), "rb").read())).active
+        last = [cell.value for cell in list(sheet.iter_rows())[-1]]
+        assert display_fen(round(last[-1] * 100)) == shown[account]
+    js_errors.check()
