@@ -8,6 +8,7 @@ from functools import wraps
 from flask import Blueprint, g, jsonify, request
 
 from app.errors import BadRequest, Forbidden, Unauthorized
+from app.services import permissions
 from app.services.accounts import user_for_token
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -27,13 +28,17 @@ def doc(
     response=None,
     status: int = 200,
     errors: tuple[int, ...] = (),
+    can: str | None = None,
 ):
-    """Record what a view takes and returns (for OpenAPI) and enforce its role."""
+    """Record what a view takes and returns (for OpenAPI) and enforce its role; an HQ view
+    (role ADMIN) is open to the HQ roles carrying `can` (default: admin only, §3a)."""
+    if role == ADMIN:
+        can = can or permissions.ADMIN
 
     def decorate(view: Callable):
         @wraps(view)
         def wrapper(*args, **kwargs):
-            _authorize(role)
+            _authorize(role, can)
             return view(*args, **kwargs)
 
         wrapper.api_doc = {
@@ -44,13 +49,14 @@ def doc(
             "response": response,
             "status": status,
             "errors": errors,
+            "can": can,
         }
         return wrapper
 
     return decorate
 
 
-def _authorize(role: str) -> None:
+def _authorize(role: str, can: str | None = None) -> None:
     if role == PUBLIC:
         return
     header = request.headers.get("Authorization", "")
@@ -58,8 +64,8 @@ def _authorize(role: str) -> None:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Send Authorization: Bearer <token>.", code="missing_token")
     g.api_user, g.api_token = user_for_token(token.strip())
-    if role == ADMIN and not g.api_user.is_admin:
-        raise Forbidden("This endpoint is for HQ admins.", code="admin_only")
+    if role == ADMIN:
+        permissions.require(g.api_user, can)
     if role == DEALER and not g.api_user.is_dealer:
         raise Forbidden("This endpoint is for dealer users.", code="dealer_only")
 
@@ -101,6 +107,7 @@ def register(app) -> None:
         openapi,
         orders,
         settlements,
+        staff,
         statements,
         tokens,
     )

@@ -18,7 +18,7 @@ from app.api.schemas import (
     TierOutSchema,
     UserOutSchema,
 )
-from app.services import accounts, products, settings
+from app.services import accounts, permissions, products, settings
 
 WRITE_ERRORS = (400, 401, 403, 404, 409, 422)
 
@@ -95,6 +95,7 @@ def create_product():
 @doc(
     summary="Read a product as HQ sees it",
     role=ADMIN,
+    can=permissions.READ_PRODUCTS,
     response=ProductOutSchema,
     errors=(401, 403, 404),
 )
@@ -132,6 +133,7 @@ def put_prices(sku: str):
 @doc(
     summary="Read every price table of a product",
     role=ADMIN,
+    can=permissions.READ_PRODUCTS,
     response=PricesOutSchema,
     errors=(401, 403, 404),
 )

@@ -21,7 +21,7 @@ from app.api.schemas import (
     ShipmentQuerySchema,
     With,
 )
-from app.services import logistics
+from app.services import logistics, permissions
 from app.services.logistics import ShipLine
 
 WRITE_ERRORS = (400, 401, 403, 404, 409, 422)
@@ -32,6 +32,7 @@ READ_ERRORS = (401, 403, 404)
 @doc(
     summary="Ship an approved or partly shipped order: chosen lines, or all that is left",
     role=ADMIN,
+    can=permissions.ORDER_DESK,
     body=ShipmentCreateSchema,
     response=ShipmentOutSchema,
     status=201,
@@ -50,6 +51,7 @@ def create_shipment(number: str):
 @doc(
     summary="Shipments needing attention: returned, exception, or no carrier event for 3 days",
     role=ADMIN,
+    can=permissions.READ_ORDERS,
     query=ShipmentQuerySchema,
     response=AttentionListSchema,
     errors=(401, 403, 422),

@@ -15,7 +15,7 @@ from app.api.schemas import (
     RejectSchema,
 )
 from app.errors import Invalid, NotFound
-from app.services import notices
+from app.services import notices, permissions
 
 NOTICE_ERRORS = (400, 401, 403, 404, 409, 422)
 
@@ -93,6 +93,7 @@ def get_deposit_notice_receipt(notice_id: str):
 @doc(
     summary="Deposit notices of every dealer, oldest first",
     role=ADMIN,
+    can=permissions.WALLET,
     query=AdminNoticeQuerySchema,
     response=AdminNoticePageSchema,
     errors=(401, 403, 422),
@@ -107,6 +108,7 @@ def admin_list_deposit_notices():
 @doc(
     summary="Confirm a notice: posts its deposit once",
     role=ADMIN,
+    can=permissions.WALLET,
     response=AdminNoticeOutSchema,
     errors=(401, 403, 404, 409),
 )
@@ -118,6 +120,7 @@ def admin_confirm_deposit_notice(notice_id: str):
 @doc(
     summary="Reject a pending notice with a reason",
     role=ADMIN,
+    can=permissions.WALLET,
     body=RejectSchema,
     response=AdminNoticeOutSchema,
     errors=NOTICE_ERRORS,
@@ -130,6 +133,11 @@ def admin_reject_deposit_notice(notice_id: str):
 
 
 @bp.get("/admin/deposit-notices/<notice_id>/receipt")
-@doc(summary="The receipt of any notice, for HQ", role=ADMIN, errors=(401, 403, 404))
+@doc(
+    summary="The receipt of any notice, for HQ",
+    role=ADMIN,
+    can=permissions.WALLET,
+    errors=(401, 403, 404),
+)
 def admin_get_deposit_notice_receipt(notice_id: str):
     return _receipt(notice_id)

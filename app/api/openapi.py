@@ -8,6 +8,7 @@ from flask import Flask, current_app, jsonify
 
 from app.api import PUBLIC, bp, doc
 from app.api.fields import Money, Str, StrictBool, StrictInt
+from app.services import permissions
 
 PROBLEM = {
     "type": "object",
@@ -44,6 +45,9 @@ def _operation(rule, view) -> dict:
     op: dict = {"summary": meta["summary"], "tags": [meta["role"]], "responses": {}}
     if meta["role"] != PUBLIC:
         op["security"] = [{"bearer": []}]
+    if meta.get("can"):
+        roles = ", ".join(sorted(permissions.ROLES_FOR[meta["can"]]))
+        op["description"] = f"HQ roles allowed: {roles}."
     params = [
         {"in": "path", "name": arg, "required": True, "schema": {"type": "string"}}
         for arg in sorted(rule.arguments)

@@ -20,7 +20,7 @@ from app.api.schemas import (
 )
 from app.extensions import db
 from app.models import Order
-from app.services import idempotency, logistics, orders, rebates, wallet
+from app.services import idempotency, logistics, orders, permissions, rebates, wallet
 from app.services.orders import LineRequest
 
 ORDER_ERRORS = (400, 401, 403, 404, 409, 422)
@@ -146,6 +146,7 @@ def list_wallet_entries():
 @doc(
     summary="Approve a submitted order",
     role=ADMIN,
+    can=permissions.ORDER_DESK,
     response=OrderDetailSchema,
     errors=(401, 403, 404, 409),
 )
@@ -157,6 +158,7 @@ def approve_order(number: str):
 @doc(
     summary="Reject with a reason; releases stock, refunds funds and rebate",
     role=ADMIN,
+    can=permissions.ORDER_DESK,
     body=RejectSchema,
     response=OrderDetailSchema,
     errors=ORDER_ERRORS,
@@ -167,7 +169,13 @@ def reject_order(number: str):
 
 
 @bp.get("/admin/orders/<number>")
-@doc(summary="Any order, for HQ", role=ADMIN, response=OrderDetailSchema, errors=(401, 403, 404))
+@doc(
+    summary="Any order, for HQ",
+    role=ADMIN,
+    can=permissions.READ_ORDERS,
+    response=OrderDetailSchema,
+    errors=(401, 403, 404),
+)
 def admin_get_order(number: str):
     return _detail(orders.order_for_admin(number))
 
@@ -176,6 +184,7 @@ def admin_get_order(number: str):
 @doc(
     summary="Record a bank transfer once per reference",
     role=ADMIN,
+    can=permissions.WALLET,
     body=DepositSchema,
     response=LedgerEntryOutSchema,
     status=201,
@@ -191,6 +200,7 @@ def record_deposit(code: str):
 @doc(
     summary="A signed correction to funds or rebate, with a memo",
     role=ADMIN,
+    can=permissions.WALLET,
     body=AdjustmentSchema,
     response=LedgerEntryOutSchema,
     status=201,
@@ -206,6 +216,7 @@ def record_adjustment(code: str):
 @doc(
     summary="Replace the rebate policy",
     role=ADMIN,
+    can=permissions.WALLET,
     body=RebatePolicySchema,
     response=RebatePolicySchema,
     errors=(400, 401, 403, 422),

@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 from app.api import ADMIN, bp, doc, load, reply
 from app.api.fields import Money, Str, StrictBool
 from app.api.schemas import StrictSchema
-from app.services import settlements
+from app.services import permissions, settlements
 
 
 class BracketSchema(StrictSchema):
@@ -55,6 +55,7 @@ class SettlementOutSchema(Schema):
 @doc(
     summary="Preview (dry_run) or post a period rebate settlement, once per period",
     role=ADMIN,
+    can=permissions.WALLET,
     body=SettlementSchema,
     response=SettlementOutSchema,
     status=201,

@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 from app.api import ADMIN, DEALER, bp, doc, reply
 from app.api.fields import Money
 from app.api.schemas import LedgerEntryOutSchema, StrictSchema
-from app.services import statement_files, statements
+from app.services import permissions, statement_files, statements
 from app.services.accounts import dealer_by_code
 
 FORMATS = ("json", "csv", "xlsx")
@@ -78,6 +78,7 @@ def wallet_statement():
 @doc(
     summary="A dealer's statement, for HQ (as GET /wallet/statement)",
     role=ADMIN,
+    can=permissions.WALLET,
     query=StatementQuerySchema,
     response=StatementOutSchema,
     errors=(401, 403, 404, 422),

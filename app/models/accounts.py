@@ -10,7 +10,10 @@ from app.extensions import db
 from app.models.types import UTCDateTime, utcnow
 
 ROLE_ADMIN = "admin"
+ROLE_ORDER_DESK = "order_desk"
+ROLE_FINANCE = "finance"
 ROLE_DEALER = "dealer"
+HQ_ROLES = (ROLE_ADMIN, ROLE_ORDER_DESK, ROLE_FINANCE)
 
 
 class Tier(db.Model):
@@ -46,7 +49,8 @@ class User(UserMixin, db.Model):
     __tablename__ = "users"
     __table_args__ = (
         CheckConstraint(
-            "(role = 'admin' AND dealer_id IS NULL) OR (role = 'dealer' AND dealer_id IS NOT NULL)",
+            "(role IN ('admin', 'order_desk', 'finance') AND dealer_id IS NULL)"
+            " OR (role = 'dealer' AND dealer_id IS NOT NULL)",
             name="role_matches_dealer",
         ),
     )
@@ -67,6 +71,11 @@ class User(UserMixin, db.Model):
     @property
     def is_admin(self) -> bool:
         return self.role == ROLE_ADMIN
+
+    @property
+    def is_hq(self) -> bool:
+        """HQ staff of any role (admin, order desk, finance)."""
+        return self.role in HQ_ROLES
 
     @property
     def is_dealer(self) -> bool:

@@ -44,7 +44,7 @@ from app.models.logistics import (
 )
 from app.models.orders import APPROVED, DELIVERED, PARTIALLY_SHIPPED, SHIPPED
 from app.models.wallet import REBATE
-from app.services import wallet
+from app.services import permissions, wallet
 from app.services.orders import order_for_admin
 
 CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
@@ -404,6 +404,7 @@ def create_shipment(
     not approved or partly shipped, a line above what is left to ship, the tracking number is
     already used for this carrier).
     """
+    permissions.require(admin, permissions.ORDER_DESK)
     tracking_no = tracking_no.strip()
     carrier = _active_carrier(carrier_code)
     if not TRACKING_PATTERN.match(tracking_no):

@@ -16,7 +16,7 @@ from app.extensions import db
 from app.models import DepositNotice, User
 from app.models.notices import CONFIRMED, NOTICE_STATUSES, PENDING, REJECTED
 from app.models.types import utcnow
-from app.services import wallet
+from app.services import permissions, wallet
 
 MAX_RECEIPT_BYTES = 5 * 1024 * 1024
 REFERENCE_MAX = 64
@@ -208,6 +208,7 @@ def confirm_notice(admin: User, notice_id: int) -> DepositNotice:
 
     Already confirmed → unchanged; rejected → Conflict; NotFound for an unknown id.
     """
+    permissions.require(admin, permissions.WALLET)
     notice = _notice(notice_id)
     if notice.status == REJECTED:
         raise Conflict("This notice was rejected.", code="notice_rejected")
@@ -241,6 +242,7 @@ def _settled(notice_id: int, wanted: str) -> DepositNotice:
 
 def reject_notice(admin: User, notice_id: int, reason: str) -> DepositNotice:
     """Reject a pending notice with a reason. Confirmed → Conflict; rejected → unchanged."""
+    permissions.require(admin, permissions.WALLET)
     reason = (reason or "").strip()
     if not reason:
         raise Invalid(errors={"reason": ["A reason is required."]})
@@ -259,14 +261,16 @@ def reject_notice(admin: User, notice_id: int, reason: str) -> DepositNotice:
 
 
 def receipt_for(user: User, notice_id: int) -> tuple[Path, str]:
-    """(file path, MIME type) of a notice's receipt, for that dealer's users or HQ admins.
+    """(file path, MIME type) of a notice's receipt, for that dealer's users or HQ (admin,
+    finance).
 
     NotFound otherwise, and for a notice without a receipt: a dealer never learns that
     another dealer's notice exists.
     """
     notice = db.session.get(DepositNotice, notice_id)
     allowed = notice is not None and (
-        user.is_admin or (user.is_dealer and user.dealer_id == notice.dealer_id)
+        permissions.allowed(user, permissions.WALLET)
+        or (user.is_dealer and user.dealer_id == notice.dealer_id)
     )
     if not allowed or notice.receipt_path is None:
         raise NotFound("No such receipt.", code="receipt_not_found")

@@ -26,7 +26,7 @@ from app.models import (
 from app.models.orders import APPROVED, CANCELLED, REJECTED, SUBMITTED
 from app.models.wallet import FUNDS, REBATE
 from app.money import apply_rate, format_fen
-from app.services import wallet
+from app.services import permissions, wallet
 from app.services.catalog import _escape_like, price_tables_for, visible_to
 from app.services.rebates import current_policy
 
@@ -338,7 +338,8 @@ def cancel_order(user: User, number: str) -> Order:
 
 
 def approve_order(admin: User, number: str) -> Order:
-    """HQ approves a submitted order. Raises NotFound, Conflict."""
+    """HQ approves a submitted order. Raises Forbidden, NotFound, Conflict."""
+    permissions.require(admin, permissions.ORDER_DESK)
     order = order_for_admin(number)
     _move(order, (SUBMITTED,), APPROVED)
     _event(order, APPROVED, admin)
@@ -348,6 +349,7 @@ def approve_order(admin: User, number: str) -> Order:
 
 def reject_order(admin: User, number: str, reason: str) -> Order:
     """HQ rejects with a reason; stock and money go back. Raises Invalid, NotFound, Conflict."""
+    permissions.require(admin, permissions.ORDER_DESK)
     if not reason.strip():
         raise Invalid(errors={"reason": ["Say why the order is rejected."]})
     order = order_for_admin(number)

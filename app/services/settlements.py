@@ -20,7 +20,7 @@ from app.models import Dealer, Order, OrderEvent, RebateSettlement, RebateSettle
 from app.models.orders import DELIVERED
 from app.models.wallet import REBATE
 from app.money import MoneyError, apply_rate, parse_fen, parse_rate
-from app.services import wallet
+from app.services import permissions, wallet
 from app.services.statements import MAX_DAYS, day_start
 
 PERIOD = re.compile(r"[0-9A-Za-z][0-9A-Za-z_.\-]{0,31}")
@@ -195,6 +195,7 @@ def settle(
 
     Raises Invalid (period, dates, brackets) or Conflict (period posted with another body).
     """
+    permissions.require(by, permissions.WALLET)
     period = _check(period, from_day, to_day)
     clean = _clean_brackets(brackets)
     fingerprint = _fingerprint(from_day, to_day, clean)

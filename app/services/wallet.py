@@ -14,6 +14,7 @@ from app.extensions import db
 from app.models import Dealer, LedgerEntry, Order, User, WalletAccount
 from app.models.orders import OPEN_STATUSES
 from app.models.wallet import ACCOUNTS, FUNDS, REBATE
+from app.services import permissions
 from app.services.accounts import dealer_by_code
 
 DEPOSIT = "deposit"
@@ -114,6 +115,7 @@ def record_deposit(
     Raises Invalid for a non-positive amount, Conflict when the reference was used for
     another amount or dealer, NotFound for an unknown dealer.
     """
+    permissions.require(by, permissions.WALLET)
     if amount <= 0:
         raise Invalid(errors={"amount": ["A deposit must be more than zero."]})
     dealer = dealer_by_code(dealer_code)
@@ -144,6 +146,7 @@ def adjust(dealer_code: str, account: str, amount: int, memo: str, by: User) -> 
 
     Raises Invalid (zero amount, unknown account), Conflict (rebate below zero), NotFound.
     """
+    permissions.require(by, permissions.WALLET)
     if account not in ACCOUNTS:
         raise Invalid(errors={"account": ["Must be funds or rebate."]})
     if amount == 0:

@@ -22,7 +22,7 @@ bp = Blueprint("auth", __name__)
 
 
 def _home_for(user) -> str:
-    return url_for("admin.dashboard") if user.is_admin else url_for("web.catalog")
+    return url_for("admin.dashboard") if user.is_hq else url_for("web.catalog")
 
 
 def _safe_next(target: str | None) -> str | None:
