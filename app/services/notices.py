@@ -165,6 +165,23 @@ def dealer_notices(dealer, page: int = 1, per_page: int = 50):
     return rows, total
 
 
+def pending_for(dealer, newest: int = 3) -> tuple[int, int, list[DepositNotice]]:
+    """The dealer's notices still waiting for HQ: how many, their sum (fen), the newest few."""
+    mine = (DepositNotice.dealer_id == dealer.id, DepositNotice.status == PENDING)
+    count, total = db.session.execute(
+        select(
+            func.count(DepositNotice.id), func.coalesce(func.sum(DepositNotice.amount), 0)
+        ).where(*mine)
+    ).one()
+    rows = db.session.scalars(
+        select(DepositNotice)
+        .where(*mine)
+        .order_by(DepositNotice.created_at.desc(), DepositNotice.id.desc())
+        .limit(newest)
+    ).all()
+    return int(count), int(total), list(rows)
+
+
 def admin_notices(status: str | None = None, page: int = 1, per_page: int = 50):
     """Every dealer's notices (optionally of one status), oldest first, with their dealer."""
     conditions = []

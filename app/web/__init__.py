@@ -20,4 +20,13 @@ def cart_badge():
     return {"cart_count": lambda: count(current_user)}
 
 
-from app.web import cart, catalog, checkout, me, orders, statements, wallet  # noqa: E402,F401
+from app.web import (  # noqa: E402,F401
+    cart,
+    catalog,
+    checkout,
+    me,
+    notices,
+    orders,
+    statements,
+    wallet,
+)

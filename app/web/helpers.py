@@ -106,6 +106,9 @@ KNOWN = {
     "invalid_status": _l("This order changed meanwhile; please refresh the page."),
     "invalid_credentials": _l("Wrong username or password."),
     "account_inactive": _l("This account has been deactivated. Please contact HQ."),
+    "settlement_conflict": _l(
+        "This period was already settled with other dates or brackets; nothing was posted."
+    ),
 }
 
 
