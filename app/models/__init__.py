@@ -1,6 +1,7 @@
 """Every model, imported so Alembic and the app see the whole schema."""
 
 from app.models.accounts import ROLE_ADMIN, ROLE_DEALER, ApiToken, Dealer, Tier, User
+from app.models.audit import AuditEntry
 from app.models.catalog import Category, Product, product_tier_limits
 from app.models.logistics import Carrier, CarrierEvent, Shipment, ShipmentLine, WebhookRefusal
 from app.models.notices import DepositNotice
@@ -15,6 +16,7 @@ __all__ = [
     "ROLE_ADMIN",
     "ROLE_DEALER",
     "ApiToken",
+    "AuditEntry",
     "CartItem",
     "Carrier",
     "CarrierEvent",
