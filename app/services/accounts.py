@@ -17,6 +17,7 @@ from app.extensions import db
 from app.models import ROLE_ADMIN, ROLE_DEALER, ApiToken, Dealer, Tier, User, WalletAccount
 from app.models.types import utcnow
 from app.models.wallet import ACCOUNTS
+from app.services import audit
 
 
 @cache
@@ -85,6 +86,7 @@ def create_tier(code: str, name: str) -> Tier:
         raise Conflict(f"Tier {code!r} already exists.", code="duplicate_tier")
     tier = Tier(code=code, name=name)
     db.session.add(tier)
+    audit.record(None, "tier.create", "tier", code, {}, {"name": name})
     db.session.commit()
     return tier
 
@@ -140,8 +142,14 @@ def create_dealer(
     db.session.add(dealer)
     db.session.flush()
     db.session.add_all(WalletAccount(dealer_id=dealer.id, account=a, balance=0) for a in ACCOUNTS)
+    audit.record(None, "dealer.create", "dealer", code, {}, _dealer_fields(dealer))
     db.session.commit()
     return dealer
+
+
+def _dealer_fields(dealer: Dealer) -> dict:
+    fields = {field: getattr(dealer, field) for field in _DEALER_CHANGES}
+    return {**fields, "tier": dealer.tier.code if dealer.tier else None}
 
 
 def update_dealer(code: str, changes: dict) -> Dealer:
@@ -149,11 +157,15 @@ def update_dealer(code: str, changes: dict) -> Dealer:
     or Invalid."""
     dealer = dealer_by_code(code)
     _check_contact(changes)
+    before = _dealer_fields(dealer)
     if "tier" in changes:
         dealer.tier = tier_by_code(changes.pop("tier"))
     for field in _DEALER_CHANGES:
         if field in changes:
             setattr(dealer, field, changes[field])
+    old, new = audit.changes(before, _dealer_fields(dealer))
+    if new:
+        audit.record(None, "dealer.update", "dealer", code, old, new)
     db.session.commit()
     return dealer
 
@@ -172,6 +184,9 @@ def create_dealer_user(dealer_code: str, username: str, password: str, name: str
         dealer=dealer,
     )
     db.session.add(user)
+    audit.record(
+        None, "dealer_user.create", "user", username, {}, {"dealer": dealer_code, "name": user.name}
+    )
     db.session.commit()
     return user
 

@@ -7,12 +7,12 @@ write and its audit entry land together or not at all.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from flask import g, has_request_context, request
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEntry, User
@@ -90,13 +90,14 @@ def search(
     username: str | None = None,
     object_type: str | None = None,
     object_key: str | None = None,
+    action: str | None = None,
     from_day: date | None = None,
     to_day: date | None = None,
     page: int = 1,
     per_page: int = 50,
-) -> tuple[list[AuditEntry], bool]:
-    """(entries newest first, whether more follow), filtered by user, object and Shanghai
-    days (inclusive)."""
+) -> tuple[list[AuditEntry], int]:
+    """(entries newest first, how many match), filtered by user, object, action and Shanghai
+    days (both inclusive)."""
     conditions = []
     if username:
         conditions.append(AuditEntry.username == username)
@@ -104,17 +105,23 @@ def search(
         conditions.append(AuditEntry.object_type == object_type)
     if object_key:
         conditions.append(AuditEntry.object_key == object_key)
+    if action:
+        conditions.append(AuditEntry.action == action)
     if from_day:
         conditions.append(AuditEntry.at >= day_start(from_day))
     if to_day:
-        conditions.append(AuditEntry.at < day_start(date.fromordinal(to_day.toordinal() + 1)))
-    rows = list(
-        db.session.scalars(
-            select(AuditEntry)
-            .where(*conditions)
-            .order_by(AuditEntry.id.desc())
-            .offset((page - 1) * per_page)
-            .limit(per_page + 1)
-        )
-    )
-    return rows[:per_page], len(rows) > per_page
+        conditions.append(AuditEntry.at < day_start(to_day + timedelta(days=1)))
+    rows = db.session.scalars(
+        select(AuditEntry)
+        .where(*conditions)
+        .order_by(AuditEntry.id.desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    total = db.session.scalar(select(func.count(AuditEntry.id)).where(*conditions))
+    return list(rows), int(total)
+
+
+def values(entry: AuditEntry) -> tuple[dict, dict]:
+    """(before, after) as dicts."""
+    return json.loads(entry.before or "{}"), json.loads(entry.after or "{}")

@@ -44,7 +44,7 @@ from app.models.logistics import (
 )
 from app.models.orders import APPROVED, DELIVERED, PARTIALLY_SHIPPED, SHIPPED
 from app.models.wallet import REBATE
-from app.services import permissions, wallet
+from app.services import audit, permissions, wallet
 from app.services.orders import order_for_admin
 
 CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
@@ -104,6 +104,7 @@ def create_carrier(code: str, name: str) -> Carrier:
         raise Conflict(f"Carrier {code!r} already exists.", code="duplicate_carrier")
     carrier = Carrier(code=code, name=name, active=True, secret=new_secret())
     db.session.add(carrier)
+    audit.record(None, "carrier.create", "carrier", code, {}, {"name": name, "active": True})
     db.session.commit()
     return carrier
 
@@ -111,12 +112,16 @@ def create_carrier(code: str, name: str) -> Carrier:
 def update_carrier(code: str, *, name: str | None = None, active: bool | None = None) -> Carrier:
     """Rename or (de)activate; an inactive carrier's webhooks are refused at once."""
     carrier = carrier_by_code(code)
+    before = {"name": carrier.name, "active": carrier.active}
     if name is not None:
         if not name.strip() or len(name.strip()) > 128:
             raise Invalid(errors={"name": ["Give a name of 1–128 characters."]})
         carrier.name = name.strip()
     if active is not None:
         carrier.active = active
+    old, new = audit.changes(before, {"name": carrier.name, "active": carrier.active})
+    if new:
+        audit.record(None, "carrier.update", "carrier", code, old, new)
     db.session.commit()
     return carrier
 
@@ -131,6 +136,15 @@ def rotate_secret(code: str, grace_hours: int = 24) -> Carrier:
     carrier.previous_valid_until = now + timedelta(hours=grace_hours) if grace_hours else now
     carrier.secret = new_secret()
     carrier.rotated_at = now
+    # Never the secrets themselves: only that one was rotated and how long the old one lives.
+    audit.record(
+        None,
+        "carrier.rotate_secret",
+        "carrier",
+        code,
+        {},
+        {"previous_valid_until": carrier.previous_valid_until},
+    )
     db.session.commit()
     return carrier
 
@@ -472,8 +486,24 @@ def create_shipment(
         _apply(shipment, [(e.id, e.status) for e in waiting], carrier, datetime.now(UTC))
     else:
         _deliver_if_done(order, by_name=carrier.name)
+    audit.record(
+        admin,
+        "order.ship",
+        "order",
+        number,
+        {},
+        {
+            "carrier": carrier.code,
+            "tracking_no": tracking_no,
+            "lines": {sku: qty for sku, qty in _audit_lines(shipment)},
+        },
+    )
     db.session.commit()
     return shipment
+
+
+def _audit_lines(shipment: Shipment) -> list[tuple[str, int]]:
+    return [(line.order_line.sku, line.qty) for line in shipment.lines]
 
 
 def _active_carrier(code: str) -> Carrier:

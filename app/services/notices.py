@@ -16,7 +16,7 @@ from app.extensions import db
 from app.models import DepositNotice, User
 from app.models.notices import CONFIRMED, NOTICE_STATUSES, PENDING, REJECTED
 from app.models.types import utcnow
-from app.services import permissions, wallet
+from app.services import audit, permissions, wallet
 
 MAX_RECEIPT_BYTES = 5 * 1024 * 1024
 REFERENCE_MAX = 64
@@ -235,6 +235,14 @@ def confirm_notice(admin: User, notice_id: int) -> DepositNotice:
     if not _decide(notice_id, admin, CONFIRMED):
         db.session.rollback()
         return _settled(notice_id, CONFIRMED)
+    audit.record(
+        admin,
+        "notice.confirm",
+        "deposit_notice",
+        str(notice_id),
+        {"status": PENDING},
+        {"status": CONFIRMED, "amount": amount, "reference": reference, "dealer": dealer_code},
+    )
     try:
         # Commits the claim together with the ledger entry.
         wallet.record_deposit(dealer_code, amount, reference, admin)
@@ -273,6 +281,14 @@ def reject_notice(admin: User, notice_id: int, reason: str) -> DepositNotice:
     if not _decide(notice_id, admin, REJECTED, reason):
         db.session.rollback()
         return _settled(notice_id, REJECTED)
+    audit.record(
+        admin,
+        "notice.reject",
+        "deposit_notice",
+        str(notice_id),
+        {"status": PENDING},
+        {"status": REJECTED, "reason": reason},
+    )
     db.session.commit()
     return _notice(notice_id)
 

@@ -12,6 +12,7 @@ import json
 
 from app.extensions import db
 from app.models import Setting
+from app.services import audit
 
 DEFAULTS = {
     "show_exact_stock": True,
@@ -34,11 +35,15 @@ def all_settings() -> dict:
 
 def update_settings(changes: dict) -> dict:
     """Store the given settings (keys must be known); returns all settings."""
+    before = all_settings()
     for key, value in changes.items():
         row = db.session.get(Setting, key)
         if row is None:
             db.session.add(Setting(key=key, value=json.dumps(value)))
         else:
             row.value = json.dumps(value)
+    old, new = audit.changes(before, {**before, **changes})
+    if new:
+        audit.record(None, "settings.update", "settings", "brand", old, new)
     db.session.commit()
     return all_settings()

@@ -20,7 +20,7 @@ from app.models import Dealer, Order, OrderEvent, RebateSettlement, RebateSettle
 from app.models.orders import DELIVERED
 from app.models.wallet import REBATE
 from app.money import MoneyError, apply_rate, parse_fen, parse_rate
-from app.services import permissions, wallet
+from app.services import audit, permissions, wallet
 from app.services.statements import MAX_DAYS, day_start
 
 PERIOD = re.compile(r"[0-9A-Za-z][0-9A-Za-z_.\-]{0,31}")
@@ -244,6 +244,20 @@ def settle(
                 entry_id=entry_id,
             )
         )
+    audit.record(
+        by,
+        "settlement.post",
+        "settlement",
+        period,
+        {},
+        {
+            "from": from_day,
+            "to": to_day,
+            "brackets": settlement.brackets,
+            "dealers": len(items),
+            "total": sum(i.amount for i in items),
+        },
+    )
     db.session.commit()
     return SettlementResult(period, from_day, to_day, True, True, items)
 

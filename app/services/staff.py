@@ -9,7 +9,7 @@ from app.extensions import db
 from app.models import ApiToken, User
 from app.models.accounts import HQ_ROLES, ROLE_ADMIN
 from app.models.types import utcnow
-from app.services import permissions
+from app.services import audit, permissions
 from app.services.accounts import _require_password, hash_password
 
 STAFF_CHANGES = ("name", "password", "role", "active")
@@ -54,6 +54,7 @@ def create_staff(by: User | None, username: str, password: str, role: str, name:
         dealer_id=None,
     )
     db.session.add(user)
+    audit.record(by, "staff.create", "user", username, {}, {"role": role, "name": user.name})
     db.session.commit()
     return user
 
@@ -89,6 +90,7 @@ def update_staff(by: User | None, username: str, changes: dict) -> User:
             "This is the last active admin; make another admin first.", code="last_admin"
         )
     ends_access = "password" in changes or changes.get("active") is False
+    before = {"name": user.name, "role": user.role, "active": user.active}
     if "name" in changes:
         user.name = changes["name"] or user.username
     if "role" in changes:
@@ -97,6 +99,10 @@ def update_staff(by: User | None, username: str, changes: dict) -> User:
         user.active = bool(changes["active"])
     if "password" in changes:
         user.password_hash = hash_password(changes["password"])
+    old, new = audit.changes(before, {"name": user.name, "role": user.role, "active": user.active})
+    if "password" in changes:
+        new["password"] = "changed"  # never the password or its hash
+    audit.record(by, "staff.update", "user", username, old, new)
     if ends_access:
         user.session_version = (user.session_version or 0) + 1
         db.session.execute(

@@ -14,7 +14,7 @@ from app.extensions import db
 from app.models import Dealer, LedgerEntry, Order, User, WalletAccount
 from app.models.orders import OPEN_STATUSES
 from app.models.wallet import ACCOUNTS, FUNDS, REBATE
-from app.services import permissions
+from app.services import audit, permissions
 from app.services.accounts import dealer_by_code
 
 DEPOSIT = "deposit"
@@ -126,6 +126,14 @@ def record_deposit(
             entry = post(
                 dealer.id, FUNDS, DEPOSIT, amount, f"deposit:{reference}", by=by, memo=reference
             )
+            audit.record(
+                by,
+                "wallet.deposit",
+                "dealer",
+                dealer.code,
+                {},
+                {"amount": amount, "reference": reference, "entry": entry.id},
+            )
             db.session.commit()
             return entry, True
         except IntegrityError:  # the same reference recorded concurrently
@@ -168,6 +176,14 @@ def adjust(dealer_code: str, account: str, amount: int, memo: str, by: User) -> 
         raise Conflict(
             "The rebate balance would go below zero.", code="insufficient_rebate"
         ) from err
+    audit.record(
+        by,
+        "wallet.adjust",
+        "dealer",
+        dealer.code,
+        {},
+        {"account": account, "amount": amount, "memo": memo, "entry": entry.id},
+    )
     db.session.commit()
     return entry
 
