@@ -8,6 +8,8 @@ from app.extensions import db
 from app.models import (
     ROLE_ADMIN,
     ROLE_DEALER,
+    ROLE_FINANCE,
+    ROLE_ORDER_DESK,
     Category,
     Dealer,
     DealerPrice,
@@ -21,6 +23,11 @@ from app.services import logistics, wallet
 from app.services.accounts import hash_password
 
 ADMIN_LOGIN = ("admin", "admin1234")
+# (username, password, role, name, who): HQ staff with the narrower roles of CONTRACT §3a.
+STAFF_LOGINS = (
+    ("desk", "desk1234", ROLE_ORDER_DESK, "王审单", "Order desk / 订单审核"),
+    ("finance", "finance1234", ROLE_FINANCE, "李财务", "Finance / 财务"),
+)
 DEALER_PASSWORD = "demo1234"
 
 TIERS = [("GOLD", "金牌"), ("SILVER", "银牌"), ("STANDARD", "普通")]
@@ -296,6 +303,12 @@ def _add_users(dealers: dict[str, Dealer]) -> int:
             )
         )
         count += 1
+    for username, password, role, name, _who in STAFF_LOGINS:
+        if username not in existing:
+            db.session.add(
+                User(username=username, name=name, role=role, password_hash=hash_password(password))
+            )
+            count += 1
     dealer_hash = None
     for code, dealer in dealers.items():
         username = code.lower()
@@ -383,6 +396,7 @@ def _add_dealer_tables(dealers: dict[str, Dealer]) -> None:
 def demo_logins() -> list[tuple[str, str, str]]:
     """(who, username, password) for the README and `make run`."""
     logins = [("HQ admin / 总部管理员", *ADMIN_LOGIN)]
+    logins += [(who, username, password) for username, password, _, _, who in STAFF_LOGINS]
     logins += [
         (f"{name} ({tier})", code.lower(), DEALER_PASSWORD) for code, name, _, tier, _ in DEALERS
     ]

@@ -1,83 +1,84 @@
-"""HQ pages: one guard on the whole blueprint."""
+"""HQ pages: one guard on the whole blueprint, reading each view's capability (§3a)."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+import json
+
+from flask import Blueprint, abort, current_app, request
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
 
-from app.errors import DomainError
-from app.extensions import db
-from app.models import Dealer, Order, Product, StockLevel
-from app.models.orders import SUBMITTED
-from app.services import orders
+from app.admin.nav import NAV
+from app.services import audit, permissions
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
+def requires(capability: str):
+    """Mark a view with the capability it needs (permissions.ROLES_FOR); unmarked views are
+    for admins only. Put it under the route decorator."""
+
+    def mark(view):
+        view.hq_capability = capability
+        return view
+
+    return mark
+
+
+def _capability(endpoint: str | None) -> str:
+    view = current_app.view_functions.get(endpoint or "")
+    return getattr(view, "hq_capability", permissions.ADMIN)
+
+
 @bp.before_request
 @login_required
-def require_admin():
-    if not current_user.is_admin:
+def require_staff():
+    if not current_user.is_hq or not permissions.allowed(
+        current_user, _capability(request.endpoint)
+    ):
         abort(403)
 
 
-@bp.get("/")
-def dashboard():
-    counts = {
-        "dealers": db.session.scalar(select(func.count(Dealer.id)).where(Dealer.active.is_(True))),
-        "products": db.session.scalar(
-            select(func.count(Product.id)).where(Product.active.is_(True))
-        ),
-    }
-    available = StockLevel.on_hand - StockLevel.reserved
-    running_low = (Product.active.is_(True), available <= Product.low_stock_threshold)
-    low = select(Product).join(StockLevel, StockLevel.product_id == Product.id).where(*running_low)
-    counts["low_stock"] = db.session.scalar(select(func.count()).select_from(low.subquery()))
-    low_stock = db.session.execute(
-        low.add_columns(available).order_by(available, Product.sku).limit(20)
-    ).all()
-    queue = db.session.execute(
-        select(func.count(Order.id), func.min(Order.created_at)).where(Order.status == SUBMITTED)
-    ).one()
-    return render_template("admin/dashboard.html", counts=counts, low_stock=low_stock, queue=queue)
-
-
-@bp.get("/orders")
-def order_queue():
-    return render_template("admin/orders.html", orders=orders.review_queue())
-
-
-@bp.get("/orders/<number>")
-def order_detail(number: str):
-    order = orders.order_for_admin(number)
-    return render_template(
-        "admin/order.html", order=order, error=None, **logistics.order_context(order)
+@bp.app_template_global()
+def hq_can(endpoint: str) -> bool:
+    """Whether the signed-in user may open this HQ endpoint (for navigation and buttons;
+    the guard above is what enforces it)."""
+    return current_user.is_authenticated and permissions.allowed(
+        current_user, _capability(endpoint)
     )
 
 
-@bp.post("/orders/<number>/approve")
-def order_approve(number: str):
-    return _decide(number, lambda: orders.approve_order(current_user, number), _("Approved"))
+ROLE_LABELS = {
+    "admin": _l("Admin"),
+    "order_desk": _l("Order desk"),
+    "finance": _l("Finance"),
+}
 
 
-@bp.post("/orders/<number>/reject")
-def order_reject(number: str):
-    reason = request.form.get("reason", "")
-    return _decide(number, lambda: orders.reject_order(current_user, number, reason), _("Rejected"))
+@bp.app_template_global()
+def role_label(role: str) -> str:
+    return str(ROLE_LABELS.get(role, role))
 
 
-def _decide(number: str, action, done: str):
-    """Run an order-desk decision; back to the queue, or the order with the problem shown."""
-    try:
-        order = action()
-    except DomainError as err:
-        if err.status == 404:
-            raise
-        order = orders.order_for_admin(number)
-        context = logistics.order_context(order)
-        return render_template("admin/order.html", order=order, error=err, **context), err.status
-    flash(f"{order.number} · {done}")
-    return redirect(url_for("admin.order_queue"))
+@bp.app_template_global()
+def audit_values(entry) -> tuple[dict, dict]:
+    return audit.values(entry)
 
 
-from app.admin import logistics  # noqa: E402  (routes; its order_context serves the order page)
+@bp.app_template_filter()
+def audit_text(value) -> str:
+    """A logged value as text: strings as they are, anything else as JSON."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+@bp.app_context_processor
+def hq_navigation():
+    return {"hq_nav": NAV, "url_endpoints": lambda: current_app.view_functions}
+
+
+# The areas' routes, registered on the blueprint above.
+from app.admin import (  # noqa: E402, F401
+    dashboard,
+    finance,
+    logistics,
+    orders,
+    staff,
+)

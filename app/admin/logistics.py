@@ -13,12 +13,12 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from app.admin import bp
+from app.admin import bp, requires
 from app.errors import Conflict, DomainError, Invalid
 from app.extensions import db
 from app.models import Order
 from app.models.orders import APPROVED, PARTIALLY_SHIPPED
-from app.services import logistics, orders
+from app.services import logistics, orders, permissions
 from app.services.logistics import ShipLine
 from app.web.helpers import explain_error, quantity
 
@@ -120,6 +120,7 @@ def _typed_lines(form) -> tuple[list[ShipLine], dict[str, str]]:
 
 
 @bp.post("/orders/<number>/shipments")
+@requires(permissions.ORDER_DESK)
 def ship_order(number: str):
     form = {
         "carrier": request.form.get("carrier", ""),
@@ -152,6 +153,7 @@ def ship_order(number: str):
 
 
 @bp.get("/shipping")
+@requires(permissions.ORDER_DESK)
 def to_ship_queue():
     found = db.session.scalars(
         select(Order)
@@ -167,6 +169,7 @@ def to_ship_queue():
 
 
 @bp.get("/shipments/<int:shipment_id>/note")
+@requires(permissions.READ_ORDERS)
 def delivery_note(shipment_id: int):
     shipment = logistics.shipment_for_admin(shipment_id)
     paper = request.args.get("paper", "a4")
@@ -198,6 +201,7 @@ def attention_reasons(shipment, now: datetime) -> list[str]:
 
 
 @bp.get("/shipments")
+@requires(permissions.READ_ORDERS)
 def shipments_attention():
     now = datetime.now(UTC)
     rows = [(s, attention_reasons(s, now)) for s in logistics.needing_attention(now)]

@@ -52,7 +52,7 @@ def _answer(dealer):
     content, mimetype, name = statement_files.as_file(
         found, wanted, statement_files.localized_labels()
     )
-    response = current_app.response_class(content, mimetype=mimetype)
+    response = current_app.response_class(content, content_type=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 

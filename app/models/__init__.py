@@ -1,6 +1,15 @@
 """Every model, imported so Alembic and the app see the whole schema."""
 
-from app.models.accounts import ROLE_ADMIN, ROLE_DEALER, ApiToken, Dealer, Tier, User
+from app.models.accounts import (
+    ROLE_ADMIN,
+    ROLE_DEALER,
+    ROLE_FINANCE,
+    ROLE_ORDER_DESK,
+    ApiToken,
+    Dealer,
+    Tier,
+    User,
+)
 from app.models.audit import AuditEntry
 from app.models.catalog import Category, Product, product_tier_limits
 from app.models.logistics import Carrier, CarrierEvent, Shipment, ShipmentLine, WebhookRefusal
@@ -15,6 +24,8 @@ from app.models.wallet import LedgerEntry, WalletAccount
 __all__ = [
     "ROLE_ADMIN",
     "ROLE_DEALER",
+    "ROLE_FINANCE",
+    "ROLE_ORDER_DESK",
     "ApiToken",
     "AuditEntry",
     "CartItem",

@@ -97,7 +97,7 @@ def test_the_rebate_account_has_its_own_statement(client, books):
 def test_csv_download_opens_in_excel_with_numbers_and_no_formulas(client, books):
     response = client.get(URL, query_string={**NOV, "format": "csv"}, headers=books.gz)
     assert response.status_code == 200
-    assert response.mimetype == "text/csv"
+    assert response.content_type == "text/csv; charset=utf-8"  # one charset, not two
     assert response.headers["Content-Disposition"] == (
         'attachment; filename="statement-GZ001-funds-2026-11-01-2026-11-30.csv"'
     )

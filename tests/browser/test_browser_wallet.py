@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
@@ -170,7 +171,7 @@ def test_the_months_statements_close_at_the_balances_the_wallet_page_shows(
         with page.expect_download() as caught:
             row.get_by_role("link", name="CSV").click()
         assert caught.value.suggested_filename.endswith(".csv")
-        content = open(caught.value.path(), "rb").read()
+        content = Path(caught.value.path()).read_bytes()
         assert content.startswith("\ufeff".encode())
         rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
         opening, *entries, closing = rows[1:]
@@ -184,7 +185,7 @@ def test_the_months_statements_close_at_the_balances_the_wallet_page_shows(
         assert caught.value.suggested_filename.endswith(
             f"-{account}-{made['this']}-01-{made['last_day']}.xlsx"
         )
-        sheet = load_workbook(io.BytesIO(open(caught.value.path(), "rb").read())).active
+        sheet = load_workbook(io.BytesIO(Path(caught.value.path()).read_bytes())).active
         last = [cell.value for cell in list(sheet.iter_rows())[-1]]
         assert display_fen(round(last[-1] * 100)) == shown[account]
     js_errors.check()

@@ -131,7 +131,8 @@ def test_the_database_refuses_a_negative_rebate_balance():
     with pytest.raises(IntegrityError):
         db.session.execute(
             text(
-                "UPDATE wallet_accounts SET balance = -1 WHERE dealer_id = :d AND account = 'rebate'"
+                "UPDATE wallet_accounts SET balance = -1"
+                " WHERE dealer_id = :d AND account = 'rebate'"
             ),
             {"d": dealer.id},
         )

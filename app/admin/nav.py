@@ -1,0 +1,18 @@
+"""The HQ navigation: one entry per area, shown to the roles whose capability opens it.
+
+Each area adds its own line here; the layout draws the list (a side bar on a laptop, a menu
+on a phone) and hides entries the signed-in user's role cannot open (hq_can)."""
+
+from flask_babel import lazy_gettext as _l
+
+# (section, endpoint, label) in the order shown.
+NAV = [
+    ("dashboard", "admin.dashboard", _l("Dashboard")),
+    ("orders", "admin.order_queue", _l("Order desk")),
+    ("shipping", "admin.to_ship_queue", _l("To ship")),
+    ("attention", "admin.shipments_attention", _l("Shipping issues")),
+    ("finance", "admin.finance_notices", _l("Finance")),
+    ("carriers", "admin.carriers", _l("Carriers")),
+    ("staff", "admin.staff_list", _l("Staff")),
+    ("audit", "admin.audit_log", _l("Audit log")),
+]
