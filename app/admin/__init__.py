@@ -76,6 +76,7 @@ def hq_navigation():
 
 # The areas' routes, registered on the blueprint above.
 from app.admin import (  # noqa: E402, F401
+    announcements,
     dashboard,
     finance,
     logistics,

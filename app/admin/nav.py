@@ -13,6 +13,7 @@ NAV = [
     ("attention", "admin.shipments_attention", _l("Shipping issues")),
     ("finance", "admin.finance_notices", _l("Finance")),
     ("carriers", "admin.carriers", _l("Carriers")),
+    ("announcements", "admin.announcements_list", _l("Announcements")),
     ("staff", "admin.staff_list", _l("Staff")),
     ("audit", "admin.audit_log", _l("Audit log")),
 ]

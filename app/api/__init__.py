@@ -101,6 +101,7 @@ def reply_page(schema, items, total: int, args: dict):
 def register(app) -> None:
     from app.api import (  # noqa: F401
         admin,
+        announcements,
         audit,
         catalog,
         logistics,

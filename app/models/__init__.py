@@ -10,6 +10,7 @@ from app.models.accounts import (
     Tier,
     User,
 )
+from app.models.announcements import Announcement, AnnouncementRead, announcement_tiers
 from app.models.audit import AuditEntry
 from app.models.catalog import Category, Product, product_tier_limits
 from app.models.logistics import Carrier, CarrierEvent, Shipment, ShipmentLine, WebhookRefusal
@@ -26,6 +27,8 @@ __all__ = [
     "ROLE_DEALER",
     "ROLE_FINANCE",
     "ROLE_ORDER_DESK",
+    "Announcement",
+    "AnnouncementRead",
     "ApiToken",
     "AuditEntry",
     "CartItem",
@@ -52,5 +55,6 @@ __all__ = [
     "Tier",
     "TierPrice",
     "User",
+    "announcement_tiers",
     "product_tier_limits",
 ]

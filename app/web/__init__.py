@@ -21,6 +21,7 @@ def cart_badge():
 
 
 from app.web import (  # noqa: E402,F401
+    announcements,
     cart,
     catalog,
     checkout,
