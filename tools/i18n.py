@@ -619,6 +619,7 @@ ZH = {
     "The first %(shown)s of %(n)s new rows.": "共新增 %(n)s 行，这里列出前 %(shown)s 行。",
     "Upload a corrected file": "上传改正后的文件",
     "Upload another file": "上传其他文件",
+    "See the %(what)s": "查看%(what)s",
     # --- catalog admin ---
     "Stock": "库存",
     "Use 1–64 letters, digits, “_”, “.” or “-” for the SKU, without spaces.": "商品编码请用 1–64 位字母、数字、“_”、“.”或“-”，不含空格。",
@@ -837,6 +838,7 @@ ZH = {
     "Order for a dealer": "代客下单",
     "As the dealer sees it": "经销商视角",
     "In the order": "已在订单中",
+    "The dealer's money and stock now": "经销商资金与库存现状",
     "Dealer code or name": "经销商编码或名称",
     "Choose the dealer to order for: their prices, stock and funds apply, and the order is recorded as placed by you.": "选择要代下单的经销商：按其价格、库存和资金下单，订单记录为由您代下。",
     "Order for this dealer": "为其下单",
@@ -934,6 +936,7 @@ ZH = {
     "in %(n)s orders (cancelled and rejected left out)": "共 %(n)s 个订单（不含已取消和已驳回）",
     "The ten products bought for the most.": "采购金额最高的 10 个商品。",
     "Nothing bought in these %(n)s days.": "近 %(n)s 天没有采购。",
+    "Can spend": "可用额度",
     # --- staff and audit (lead) ---
     "Menu": "菜单",
     "Admin": "管理员",

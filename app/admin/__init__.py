@@ -39,10 +39,12 @@ def require_staff():
 
 @bp.app_template_global()
 def hq_can(endpoint: str) -> bool:
-    """Whether the signed-in user may open this HQ endpoint (for navigation and buttons;
-    the guard above is what enforces it)."""
-    return current_user.is_authenticated and permissions.allowed(
-        current_user, _capability(endpoint)
+    """Whether the signed-in user may open this HQ endpoint — False for one that does not
+    exist (yet). For navigation and buttons; the guard above is what enforces it."""
+    return (
+        current_user.is_authenticated
+        and endpoint in current_app.view_functions
+        and permissions.allowed(current_user, _capability(endpoint))
     )
 
 
@@ -78,6 +80,7 @@ def hq_navigation():
 from app.admin import (  # noqa: E402, F401
     announcements,
     dashboard,
+    dealers,
     finance,
     logistics,
     orders,

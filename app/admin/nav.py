@@ -11,6 +11,7 @@ NAV = [
     ("orders", "admin.order_queue", _l("Order desk")),
     ("shipping", "admin.to_ship_queue", _l("To ship")),
     ("attention", "admin.shipments_attention", _l("Shipping issues")),
+    ("dealers", "admin.dealers_list", _l("Dealers")),
     ("finance", "admin.finance_notices", _l("Finance")),
     ("carriers", "admin.carriers", _l("Carriers")),
     ("announcements", "admin.announcements_list", _l("Announcements")),

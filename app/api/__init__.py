@@ -104,6 +104,7 @@ def register(app) -> None:
         announcements,
         audit,
         catalog,
+        dealers_admin,
         logistics,
         notices,
         openapi,

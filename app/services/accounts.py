@@ -4,20 +4,34 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import contains_eager
 
 from app.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from app.extensions import db
-from app.models import ROLE_ADMIN, ROLE_DEALER, ApiToken, Dealer, Tier, User, WalletAccount
+from app.models import (
+    ROLE_ADMIN,
+    ROLE_DEALER,
+    ApiToken,
+    Dealer,
+    Order,
+    OrderLine,
+    Product,
+    Tier,
+    User,
+    WalletAccount,
+)
+from app.models.orders import CANCELLED, REJECTED
 from app.models.types import utcnow
-from app.models.wallet import ACCOUNTS
-from app.services import audit
+from app.models.wallet import ACCOUNTS, FUNDS
+from app.services import audit, permissions
 
 
 @cache
@@ -245,4 +259,224 @@ def load_session_user(session_id: str) -> User | None:
     user = db.session.get(User, int(user_id))
     if user is None or user.session_version != int(version) or not user.is_active:
         return None
+    return user
+
+
+# --- HQ's dealer desk: the list, one dealer's page, its users' access ----------------------
+
+PURCHASE_DAYS = 90
+# Made-up passwords avoid look-alike characters (0/o, 1/l/i): HQ reads them out on the phone.
+_PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+
+
+@dataclass(frozen=True, slots=True)
+class DealerRow:
+    """A dealer on HQ's list with its funds, users and last order, all read in one statement."""
+
+    dealer: Dealer
+    funds_balance: int  # fen
+    user_count: int
+    last_order_at: datetime | None
+
+    @property
+    def available(self) -> int:
+        """What the dealer can spend now: funds plus credit (as wallet.summary counts it)."""
+        return self.funds_balance + self.dealer.credit_limit
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _dealer_conditions(q: str, tier: str | None, active: bool | None) -> list:
+    conditions = []
+    if q.strip():
+        pattern = "%" + _escape_like(q.strip()) + "%"
+        columns = (
+            Dealer.code,
+            Dealer.name,
+            Dealer.region,
+            Dealer.contact_name,
+            Dealer.contact_phone,
+        )
+        conditions.append(or_(*(c.ilike(pattern, escape="\\") for c in columns)))
+    if tier:
+        conditions.append(Tier.code == tier)
+    if active is not None:
+        conditions.append(Dealer.active.is_(active))
+    return conditions
+
+
+def hq_dealers(
+    q: str = "",
+    tier: str | None = None,
+    active: bool | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> tuple[list[DealerRow], int]:
+    """Dealers by code whose code, name, region or contact contains q, of a tier and active
+    or not (None: both), with their funds, users and last order; returns (rows, total).
+
+    One statement for the page: the funds row is joined, the user count and the last order
+    are subqueries the dealer's indexes answer (users.dealer_id, orders(dealer_id, created_at)).
+    """
+    conditions = _dealer_conditions(q, tier, active)
+    last_order = (
+        select(func.max(Order.created_at)).where(Order.dealer_id == Dealer.id).scalar_subquery()
+    )
+    users = select(func.count(User.id)).where(User.dealer_id == Dealer.id).scalar_subquery()
+    funds = and_(WalletAccount.dealer_id == Dealer.id, WalletAccount.account == FUNDS)
+    rows = db.session.execute(
+        select(Dealer, func.coalesce(WalletAccount.balance, 0), users, last_order)
+        .join(Tier, Tier.id == Dealer.tier_id)
+        .outerjoin(WalletAccount, funds)
+        .options(contains_eager(Dealer.tier))
+        .where(*conditions)
+        .order_by(Dealer.code)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    total = db.session.scalar(
+        select(func.count(Dealer.id)).join(Tier, Tier.id == Dealer.tier_id).where(*conditions)
+    )
+    found = [DealerRow(dealer, int(balance), int(n), at) for dealer, balance, n, at in rows]
+    return found, int(total)
+
+
+def tiers() -> list[Tier]:
+    """Every tier, in the order they were made (the brand's own order: GOLD, SILVER, …)."""
+    return list(db.session.scalars(select(Tier).order_by(Tier.id)))
+
+
+def regions() -> list[str]:
+    """The regions dealers are in, alphabetically (suggestions for the dealer form)."""
+    rows = db.session.scalars(
+        select(Dealer.region).where(Dealer.region != "").distinct().order_by(Dealer.region)
+    )
+    return list(rows)
+
+
+def dealer_users(dealer_ids: list[int]) -> dict[int, list[User]]:
+    """The logins of each of these dealers by username, in one query ({} for none)."""
+    found: dict[int, list[User]] = {dealer_id: [] for dealer_id in dealer_ids}
+    if dealer_ids:
+        rows = db.session.scalars(
+            select(User).where(User.dealer_id.in_(dealer_ids)).order_by(User.username)
+        )
+        for user in rows:
+            found[user.dealer_id].append(user)
+    return found
+
+
+def last_order_at(dealer: Dealer) -> datetime | None:
+    """When the dealer last placed an order (None: never)."""
+    return db.session.scalar(select(func.max(Order.created_at)).where(Order.dealer_id == dealer.id))
+
+
+@dataclass(frozen=True, slots=True)
+class ProductPurchase:
+    sku: str
+    name: str
+    unit: str
+    qty: int
+    amount: int  # fen, goods amount before rebate
+
+
+@dataclass(frozen=True, slots=True)
+class Purchases:
+    """What a dealer bought since `since` (orders neither cancelled nor rejected)."""
+
+    since: date
+    days: int
+    top: list[ProductPurchase]  # by amount, largest first
+    total_amount: int  # fen, every product, not just the top ones
+    order_count: int
+
+
+def purchases(dealer: Dealer, days: int = PURCHASE_DAYS, top: int = 10) -> Purchases:
+    """The dealer's purchases of the last `days` days: the `top` products by amount and the
+    total, summed in SQL over the order lines (served by orders(dealer_id, created_at))."""
+    since = utcnow() - timedelta(days=days)
+    counted = [
+        Order.dealer_id == dealer.id,
+        Order.created_at >= since,
+        Order.status.not_in((CANCELLED, REJECTED)),
+    ]
+    amount = func.sum(OrderLine.amount).label("amount")
+    rows = db.session.execute(
+        select(Product.sku, Product.name, Product.unit, func.sum(OrderLine.qty), amount)
+        .join(Order, Order.id == OrderLine.order_id)
+        .join(Product, Product.id == OrderLine.product_id)
+        .where(*counted)
+        .group_by(Product.id, Product.sku, Product.name, Product.unit)
+        .order_by(amount.desc(), Product.sku)
+        .limit(top)
+    ).all()
+    total, count = db.session.execute(
+        select(func.coalesce(func.sum(OrderLine.amount), 0), func.count(func.distinct(Order.id)))
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(*counted)
+    ).one()
+    best = [ProductPurchase(sku, name, unit, int(q), int(a)) for sku, name, unit, q, a in rows]
+    return Purchases(since.date(), days, best, int(total), int(count))
+
+
+def dealer_user(dealer_code: str, username: str) -> User:
+    """A login of this dealer; raises NotFound (also for another dealer's or HQ's user)."""
+    dealer = dealer_by_code(dealer_code)
+    user = db.session.scalar(
+        select(User).where(User.username == username, User.dealer_id == dealer.id)
+    )
+    if user is None:
+        raise NotFound(f"No user {username!r} at dealer {dealer_code!r}.", code="user_not_found")
+    return user
+
+
+def new_password() -> str:
+    """A random password such as "k7mq-4xpa-9trn" (about 59 bits), easy to read out."""
+    chars = "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(12))
+    return "-".join(chars[i : i + 4] for i in range(0, 12, 4))
+
+
+def _end_access(user: User) -> None:
+    """Sign the user out everywhere at once: every process checks the session version and
+    the tokens in the database on each request."""
+    user.session_version = (user.session_version or 0) + 1
+    db.session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+def reset_dealer_user_password(
+    by: User | None, dealer_code: str, username: str, password: str | None = None
+) -> tuple[User, str | None]:
+    """Give a dealer's user a new password — the one HQ typed, or (None) a made-up one,
+    returned once and never stored — and end the user's sessions and tokens at once.
+    Returns (user, the made-up password or None). Raises Forbidden, NotFound, Invalid."""
+    permissions.require(by, permissions.ADMIN)
+    user = dealer_user(dealer_code, username)
+    made_up = new_password() if password is None else None
+    user.password_hash = hash_password(_require_password(made_up or password))
+    _end_access(user)
+    # Never the password or its hash: only that it changed, and how.
+    how = {"dealer": dealer_code, "password": "generated" if made_up else "set"}
+    audit.record(by, "dealer_user.password_reset", "user", username, {}, how)
+    db.session.commit()
+    return user, made_up
+
+
+def set_dealer_user_active(by: User | None, dealer_code: str, username: str, active: bool) -> User:
+    """Let a dealer's user log in again, or stop them: a deactivation ends their sessions
+    and tokens at once. Raises Forbidden, NotFound."""
+    permissions.require(by, permissions.ADMIN)
+    user = dealer_user(dealer_code, username)
+    if user.active != active:
+        before = {"active": user.active}
+        audit.record(by, "dealer_user.update", "user", username, before, {"active": active})
+        user.active = active
+        if not active:
+            _end_access(user)
+        db.session.commit()
     return user

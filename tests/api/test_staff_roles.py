@@ -29,6 +29,8 @@ OPEN_TO = {
     ("POST", "/api/v1/admin/deposit-notices/<notice_id>/reject"): {FINANCE},
     ("GET", "/api/v1/admin/deposit-notices/<notice_id>/receipt"): {FINANCE},
     ("POST", "/api/v1/admin/rebate-settlements"): {FINANCE},
+    ("GET", "/api/v1/admin/dealers"): {DESK, FINANCE},
+    ("GET", "/api/v1/admin/dealers/<code>"): {DESK, FINANCE},
     ("GET", "/api/v1/admin/announcements"): {DESK, FINANCE},
     ("GET", "/api/v1/admin/announcements/<announcement_id>"): {DESK, FINANCE},
 }
