@@ -626,7 +626,8 @@ def finance_settle():
 def _statements_page(status: int = 200, form=None, errors=None):
     if form is None:
         first, last = statements.this_month()
-        form = {"dealer": "", "account": "funds", "from": first, "to": last, "format": "csv"}
+        dealer = request.args.get("dealer", "").strip()[:32]  # from a dealer's page
+        form = {"dealer": dealer, "account": "funds", "from": first, "to": last, "format": "csv"}
     page = render_template(
         "admin/finance/statements.html",
         dealers=_dealers(active_only=False),

@@ -793,3 +793,9 @@ def test_a_statement_longer_than_a_year_is_refused(desk):
     response = desk.client.get(f"{STATEMENTS}/download", query_string={**query, "format": "csv"})
     assert response.status_code == 422
     assert "对账单最多覆盖 366 天" in alert_of(response.text)
+
+
+def test_the_statements_page_starts_with_the_dealer_it_was_opened_for(desk):
+    page = page_of(desk.client, "/admin/finance/statements?dealer=BJ001")
+    assert re.search(r'<option value="BJ001"[^>]*selected', page)
+    assert not re.search(r'<option value="SH001"[^>]*selected', page)
