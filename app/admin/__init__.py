@@ -84,5 +84,6 @@ from app.admin import (  # noqa: E402, F401
     finance,
     logistics,
     orders,
+    proxy,
     staff,
 )

@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 NAV = [
     ("dashboard", "admin.dashboard", _l("Dashboard")),
     ("orders", "admin.order_queue", _l("Order desk")),
+    ("order_for", "admin.proxy_start", _l("Order for a dealer")),
     ("shipping", "admin.to_ship_queue", _l("To ship")),
     ("attention", "admin.shipments_attention", _l("Shipping issues")),
     ("dealers", "admin.dealers_list", _l("Dealers")),

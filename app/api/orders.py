@@ -1,8 +1,10 @@
 """Dealer orders and wallet (CONTRACT §4) and HQ's order and wallet desk (§3)."""
 
 from flask import current_app, g, request
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from app.api import ADMIN, DEALER, bp, doc, json_body, reply, reply_page
+from app.api.fields import Str
 from app.api.schemas import (
     AdjustmentSchema,
     DepositSchema,
@@ -12,9 +14,12 @@ from app.api.schemas import (
     OrderCreateSchema,
     OrderDetailSchema,
     OrderListQuerySchema,
+    OrderOutSchema,
     OrderPageSchema,
+    PagedSchema,
     RebatePolicySchema,
     RejectSchema,
+    StrictSchema,
     WalletOutSchema,
     With,
 )
@@ -166,6 +171,55 @@ def approve_order(number: str):
 def reject_order(number: str):
     reason = RejectSchema().load(json_body())["reason"]
     return _detail(orders.reject_order(g.api_user, number, reason))
+
+
+class AdminOrderQuerySchema(StrictSchema):
+    status = fields.String(load_default="", validate=validate.OneOf(["", *orders.STATUSES]))
+    dealer = Str(allow_empty=True, load_default="", validate=validate.Length(max=32))
+    q = Str(
+        allow_empty=True,
+        load_default="",
+        validate=validate.Length(max=100),
+        metadata={"description": "Part of the order number or of the dealer's name"},
+    )
+    from_day = fields.Date(
+        data_key="from", load_default=None, metadata={"description": "Shanghai day, inclusive"}
+    )
+    to_day = fields.Date(
+        data_key="to", load_default=None, metadata={"description": "Shanghai day, inclusive"}
+    )
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+    @validates_schema
+    def _days_in_order(self, data, **kwargs):
+        if data["from_day"] and data["to_day"] and data["to_day"] < data["from_day"]:
+            raise ValidationError("Must not be before from.", "to")
+
+
+class AdminOrderOutSchema(OrderOutSchema):
+    dealer_name = fields.Function(lambda o: o.dealer.name)
+
+
+class AdminOrderPageSchema(PagedSchema):
+    items = fields.List(fields.Nested(AdminOrderOutSchema))
+
+
+@bp.get("/admin/orders")
+@doc(
+    summary="Every dealer's orders, newest first, by status, dealer, number or name and day",
+    role=ADMIN,
+    can=permissions.READ_ORDERS,
+    query=AdminOrderQuerySchema,
+    response=AdminOrderPageSchema,
+    errors=(401, 403, 422),
+)
+def admin_list_orders():
+    args = AdminOrderQuerySchema().load(request.args.to_dict())
+    where = orders.DeskFilter(args["dealer"], args["q"], args["from_day"], args["to_day"])
+    statuses = (args["status"],) if args["status"] else ()
+    items, total = orders.desk_orders(statuses, where, args["page"], args["per_page"])
+    return reply_page(AdminOrderPageSchema(), items, total, args)
 
 
 @bp.get("/admin/orders/<number>")

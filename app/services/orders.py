@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, delete, func, or_, select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, selectinload
 
-from app.errors import Conflict, Invalid, NotFound
+from app.errors import Conflict, DomainError, Invalid, NotFound
 from app.extensions import db
 from app.models import (
     CartItem,
@@ -23,12 +23,16 @@ from app.models import (
     StockLevel,
     User,
 )
-from app.models.orders import APPROVED, CANCELLED, REJECTED, SUBMITTED
+from app.models.orders import APPROVED, CANCELLED, PARTIALLY_SHIPPED, REJECTED, STATUSES, SUBMITTED
+from app.models.orders import DELIVERED as DELIVERED  # re-exported: HQ pages import services
+from app.models.orders import SHIPPED as SHIPPED
 from app.models.wallet import FUNDS, REBATE
 from app.money import apply_rate, format_fen
-from app.services import permissions, wallet
+from app.services import audit, idempotency, permissions, wallet
+from app.services.accounts import dealer_by_code
 from app.services.catalog import _escape_like, price_tables_for, visible_to
 from app.services.rebates import current_policy
+from app.services.statements import day_start
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MAX_LINE_QTY = 1_000_000
@@ -148,12 +152,15 @@ def place_order(
     idempotency_key_id: int | None = None,
     clear_cart: bool = False,
     before_commit: Callable[[Order], None] | None = None,
+    for_dealer: Dealer | None = None,
 ) -> Order:
     """Validate, reserve stock, debit funds and rebate, and create the order — or nothing.
 
+    `for_dealer` is HQ placing for a dealer (代客下单, see place_order_for_dealer): the
+    dealer's prices, stock, funds and rebate, with `user` as the one who placed it.
     Raises Invalid (lines, rebate), Conflict insufficient_stock / insufficient_funds.
     """
-    dealer = user.dealer
+    dealer = for_dealer or user.dealer
     products = check_lines(dealer, lines)
     tables = price_tables_for(dealer, list(products.values()))
     priced = [
@@ -204,6 +211,8 @@ def place_order(
         db.session.get(IdempotencyKey, idempotency_key_id).order_id = order.id
     if clear_cart:
         db.session.execute(delete(CartItem).where(CartItem.user_id == user.id))
+    if for_dealer is not None:
+        audit.record(user, "order.place_for_dealer", "order", order.number, {}, _placed(order))
     if before_commit is not None:
         before_commit(order)  # e.g. keep the answer with the idempotency key, atomically
     _commit_keeping(order)
@@ -341,10 +350,17 @@ def approve_order(admin: User, number: str) -> Order:
     """HQ approves a submitted order. Raises Forbidden, NotFound, Conflict."""
     permissions.require(admin, permissions.ORDER_DESK)
     order = order_for_admin(number)
+    _approve(admin, order)
+    return order
+
+
+def _approve(admin: User, order: Order, batch: int = 0) -> None:
+    """The guarded move, its event and audit entry, committed together. Raises Conflict."""
     _move(order, (SUBMITTED,), APPROVED)
     _event(order, APPROVED, admin)
+    after = {"status": APPROVED, "batch": batch} if batch else {"status": APPROVED}
+    audit.record(admin, "order.approve", "order", order.number, {"status": SUBMITTED}, after)
     _commit_keeping(order)
-    return order
 
 
 def reject_order(admin: User, number: str, reason: str) -> Order:
@@ -353,11 +369,57 @@ def reject_order(admin: User, number: str, reason: str) -> Order:
     if not reason.strip():
         raise Invalid(errors={"reason": ["Say why the order is rejected."]})
     order = order_for_admin(number)
+    was = order.status
     _move(order, (SUBMITTED, APPROVED), REJECTED)
     _release_and_refund(order, admin)
     _event(order, REJECTED, admin, reason.strip())
+    after = {"status": REJECTED, "reason": reason.strip()}
+    audit.record(admin, "order.reject", "order", order.number, {"status": was}, after)
     _commit_keeping(order)
     return order
+
+
+MAX_BATCH = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """An order a batch left alone: its number and its status now (None: no such order)."""
+
+    number: str
+    status: str | None
+
+
+@dataclass(slots=True)
+class BatchResult:
+    approved: list[str]
+    skipped: list[Skipped]
+
+
+def approve_orders(admin: User, numbers: list[str]) -> BatchResult:
+    """Approve several submitted orders, each on its own: one guarded status update and one
+    commit per order, so an order that changed meanwhile (cancelled by the dealer, decided
+    by a colleague) is skipped and named while the others still go through.
+
+    Raises Forbidden, Invalid (no order chosen, or more than MAX_BATCH).
+    """
+    permissions.require(admin, permissions.ORDER_DESK)
+    chosen = list(dict.fromkeys(n.strip() for n in numbers if n and n.strip()))
+    if not chosen:
+        raise Invalid(errors={"numbers": ["Choose at least one order."]})
+    if len(chosen) > MAX_BATCH:
+        raise Invalid(errors={"numbers": [f"At most {MAX_BATCH} orders at once."]})
+    result = BatchResult([], [])
+    for number in chosen:
+        try:
+            _approve(admin, order_for_admin(number), batch=len(chosen))
+        except NotFound:
+            result.skipped.append(Skipped(number, None))
+        except Conflict as err:
+            result.skipped.append(Skipped(number, err.extra.get("status_now")))
+        else:
+            result.approved.append(number)
+    return result
 
 
 def _with_details():
@@ -449,3 +511,211 @@ def order_by_id(dealer: Dealer, order_id: int | None) -> Order:
     if order is None or order.dealer_id != dealer.id:
         raise NotFound("No such order.", subject=("order", None))
     return order
+
+
+# --- HQ order desk: every order, by status, dealer, number and day -------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DeskFilter:
+    """What the order desk narrows the orders to; empty fields do not narrow."""
+
+    dealer: str = ""  # dealer code
+    q: str = ""  # order number, dealer name or code contains it
+    from_day: date | None = None  # Shanghai days of placement, both inclusive
+    to_day: date | None = None
+
+
+def _desk_conditions(where: DeskFilter) -> list:
+    conditions = []
+    if where.dealer:
+        conditions.append(Dealer.code == where.dealer)
+    if where.q.strip():
+        pattern = "%" + _escape_like(where.q.strip()) + "%"
+        conditions.append(
+            or_(
+                Order.number.ilike(pattern, escape="\\"),
+                Dealer.name.ilike(pattern, escape="\\"),
+                Dealer.code.ilike(pattern, escape="\\"),
+            )
+        )
+    if where.from_day:
+        conditions.append(Order.created_at >= day_start(where.from_day))
+    if where.to_day:
+        conditions.append(Order.created_at < day_start(where.to_day + timedelta(days=1)))
+    return conditions
+
+
+def desk_orders(
+    statuses: tuple[str, ...] = (),
+    where: DeskFilter = DeskFilter(),
+    page: int = 1,
+    per_page: int = 20,
+    *,
+    oldest_first: bool = False,
+    count: bool = True,
+) -> tuple[list[Order], int | None]:
+    """Orders of every dealer for HQ, newest first (the review queue oldest first), with
+    their lines and dealer; returns (orders, total) — total None when not `count`ed."""
+    conditions = _desk_conditions(where)
+    if statuses:
+        conditions.append(Order.status.in_(statuses))
+    if oldest_first:
+        order_by = (Order.created_at, Order.id)
+    else:
+        order_by = (Order.created_at.desc(), Order.id.desc())
+    found = db.session.scalars(
+        select(Order)
+        .join(Dealer, Dealer.id == Order.dealer_id)
+        .options(selectinload(Order.lines), contains_eager(Order.dealer))
+        .where(*conditions)
+        .order_by(*order_by)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    if not count:
+        return list(found), None
+    total = db.session.scalar(
+        select(func.count(Order.id)).join(Dealer, Dealer.id == Order.dealer_id).where(*conditions)
+    )
+    return list(found), total
+
+
+def desk_counts(where: DeskFilter = DeskFilter()) -> dict[str, int]:
+    """How many orders each status holds under the filter (every status present)."""
+    counting = select(Order.status, func.count(Order.id))
+    if where.dealer or where.q.strip():  # only these look at the dealer
+        counting = counting.join(Dealer, Dealer.id == Order.dealer_id)
+    rows = db.session.execute(counting.where(*_desk_conditions(where)).group_by(Order.status)).all()
+    return {status: 0 for status in STATUSES} | {status: n for status, n in rows}
+
+
+def dealer_choices() -> list[tuple[str, str, bool]]:
+    """(code, name, active) of every dealer, by code: the desk's dealer filter."""
+    rows = db.session.execute(select(Dealer.code, Dealer.name, Dealer.active).order_by(Dealer.code))
+    return [tuple(row) for row in rows]
+
+
+def dealers_to_order_for(q: str = "", limit: int = 50) -> list[Dealer]:
+    """Active dealers whose code or name contains q, by code (代客下单 picks one)."""
+    conditions = [Dealer.active.is_(True)]
+    if q.strip():
+        pattern = "%" + _escape_like(q.strip()) + "%"
+        conditions.append(
+            or_(Dealer.code.ilike(pattern, escape="\\"), Dealer.name.ilike(pattern, escape="\\"))
+        )
+    return list(
+        db.session.scalars(select(Dealer).where(*conditions).order_by(Dealer.code).limit(limit))
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LineStock:
+    """An order line beside its product's stock now: what HQ checks before deciding."""
+
+    line: OrderLine
+    on_hand: int
+    reserved: int  # by every open order, this one included
+    held: int  # what this order still holds of it (nothing once closed)
+    on_sale: bool  # the product is still active
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved
+
+
+@dataclass(frozen=True, slots=True)
+class DeskFacts:
+    """The dealer's money and each line's stock, as they stand now."""
+
+    wallet: wallet.WalletSummary
+    lines: list[LineStock]
+    dealer_active: bool
+    placed_by_hq: str  # the HQ user's name when HQ placed the order for the dealer
+
+
+def desk_facts(order: Order) -> DeskFacts:
+    """What the order page shows HQ before approving or rejecting."""
+    ids = [line.product_id for line in order.lines]
+    stock = {
+        pid: (on_hand, reserved, active)
+        for pid, on_hand, reserved, active in db.session.execute(
+            select(StockLevel.product_id, StockLevel.on_hand, StockLevel.reserved, Product.active)
+            .join(Product, Product.id == StockLevel.product_id)
+            .where(StockLevel.product_id.in_(ids))
+        )
+    }
+    still_open = order.status in (SUBMITTED, APPROVED, PARTIALLY_SHIPPED)
+    lines = []
+    for line in order.lines:
+        on_hand, reserved, active = stock.get(line.product_id, (0, 0, False))
+        held = line.qty - line.shipped_qty if still_open else 0
+        lines.append(LineStock(line, on_hand, reserved, held, active))
+    placer = order.user
+    return DeskFacts(
+        wallet.summary(order.dealer),
+        lines,
+        order.dealer.active,
+        (placer.name or placer.username) if placer.is_hq else "",
+    )
+
+
+# --- 代客下单: HQ places an order for a dealer ----------------------------------------------
+
+
+def _placed(order: Order) -> dict:
+    """An order as the audit log keeps it when it is created."""
+    return {
+        "dealer": order.dealer.code,
+        "status": order.status,
+        "lines": [[line.sku, line.qty, format_fen(line.unit_price)] for line in order.lines],
+        "goods_amount": format_fen(order.goods_amount),
+        "rebate_amount": format_fen(order.rebate_amount),
+        "payable_amount": format_fen(order.payable_amount),
+        "note": order.note,
+    }
+
+
+def dealer_to_order_for(code: str) -> Dealer:
+    """An active dealer HQ may place an order for. Raises NotFound, Conflict dealer_inactive."""
+    dealer = dealer_by_code(code)
+    if not dealer.active:
+        raise Conflict(f"Dealer {code!r} is deactivated.", code="dealer_inactive")
+    return dealer
+
+
+def place_order_for_dealer(
+    staff: User,
+    dealer_code: str,
+    lines: list[LineRequest],
+    *,
+    key: str,
+    use_rebate: int = 0,
+    note: str = "",
+) -> Order:
+    """HQ places an order for a dealer (代客下单) through place_order itself: the dealer's
+    prices, visible products, stock, funds and rebate cap, in the same one transaction. The
+    order, its `submitted` event and the audit log name `staff` as who placed it. `key` (the
+    form's idempotency key) makes a resubmission return the first order, placed once.
+
+    Raises Forbidden, NotFound, Conflict dealer_inactive / insufficient_stock /
+    insufficient_funds, Invalid (lines, rebate, key).
+    """
+    permissions.require(staff, permissions.ORDER_DESK)
+    dealer = dealer_to_order_for(dealer_code)
+    print_ = idempotency.fingerprint("POST", f"hq:order-for:{dealer.code}", {})
+    claimed = idempotency.claim(staff.id, key, print_)
+    if isinstance(claimed, idempotency.Replay):
+        return order_by_id(dealer, claimed.order_id)
+    try:
+        return place_order(
+            staff,
+            lines,
+            for_dealer=dealer,
+            use_rebate=use_rebate,
+            note=note,
+            idempotency_key_id=claimed.id,
+        )
+    except DomainError:
+        db.session.rollback()  # the key's claim goes too: a corrected form may use it
+        raise

@@ -31,6 +31,7 @@ OPEN_TO = {
     ("POST", "/api/v1/admin/rebate-settlements"): {FINANCE},
     ("GET", "/api/v1/admin/dealers"): {DESK, FINANCE},
     ("GET", "/api/v1/admin/dealers/<code>"): {DESK, FINANCE},
+    ("GET", "/api/v1/admin/orders"): {DESK, FINANCE},
     ("GET", "/api/v1/admin/announcements"): {DESK, FINANCE},
     ("GET", "/api/v1/admin/announcements/<announcement_id>"): {DESK, FINANCE},
 }
