@@ -84,6 +84,8 @@ from app.admin import (  # noqa: E402, F401
     finance,
     logistics,
     orders,
+    products,
     proxy,
     staff,
+    stock,
 )

@@ -12,6 +12,8 @@ NAV = [
     ("order_for", "admin.proxy_start", _l("Order for a dealer")),
     ("shipping", "admin.to_ship_queue", _l("To ship")),
     ("attention", "admin.shipments_attention", _l("Shipping issues")),
+    ("products", "admin.products_list", _l("Products")),
+    ("stock", "admin.stock", _l("Stock")),
     ("dealers", "admin.dealers_list", _l("Dealers")),
     ("finance", "admin.finance_notices", _l("Finance")),
     ("carriers", "admin.carriers", _l("Carriers")),

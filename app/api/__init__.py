@@ -109,6 +109,7 @@ def register(app) -> None:
         notices,
         openapi,
         orders,
+        products_admin,
         settlements,
         staff,
         statements,

@@ -1,6 +1,11 @@
 """HQ admin endpoints (CONTRACT §3): tiers, dealers, users, products, prices, stock."""
 
+from flask import g
+from marshmallow import validate
+
 from app.api import ADMIN, bp, doc, load, reply
+from app.api.fields import Str, StrictInt
+from app.api.products_admin import HqProductOutSchema, hq_view
 from app.api.schemas import (
     DealerCreateSchema,
     DealerOutSchema,
@@ -9,11 +14,10 @@ from app.api.schemas import (
     PricesOutSchema,
     PricesPutSchema,
     ProductCreateSchema,
-    ProductOutSchema,
     ProductUpdateSchema,
     SettingsSchema,
     StockOutSchema,
-    StockSetSchema,
+    StrictSchema,
     TierCreateSchema,
     TierOutSchema,
     UserOutSchema,
@@ -21,6 +25,16 @@ from app.api.schemas import (
 from app.services import accounts, permissions, products, settings
 
 WRITE_ERRORS = (400, 401, 403, 404, 409, 422)
+
+
+class StockCountSchema(StrictSchema):
+    on_hand = StrictInt(required=True, validate=validate.Range(min=0))
+    reason = Str(
+        allow_empty=True,
+        load_default="",
+        validate=validate.Length(max=products.REASON_MAX),
+        metadata={"description": "Why the count changes; kept in the stock movement log"},
+    )
 
 
 @bp.post("/admin/tiers")
@@ -83,24 +97,13 @@ def create_dealer_user(code: str):
     summary="Create a product",
     role=ADMIN,
     body=ProductCreateSchema,
-    response=ProductOutSchema,
+    response=HqProductOutSchema,
     status=201,
     errors=WRITE_ERRORS,
 )
 def create_product():
-    return reply(ProductOutSchema(), products.create_product(load(ProductCreateSchema())), 201)
-
-
-@bp.get("/admin/products/<sku>")
-@doc(
-    summary="Read a product as HQ sees it",
-    role=ADMIN,
-    can=permissions.READ_PRODUCTS,
-    response=ProductOutSchema,
-    errors=(401, 403, 404),
-)
-def get_product(sku: str):
-    return reply(ProductOutSchema(), products.product_by_sku(sku))
+    product = products.create_product(load(ProductCreateSchema()), by=g.api_user)
+    return reply(HqProductOutSchema(), hq_view(products.hq_product(product.sku)), 201)
 
 
 @bp.patch("/admin/products/<sku>")
@@ -108,11 +111,12 @@ def get_product(sku: str):
     summary="Change any field of a product but its SKU",
     role=ADMIN,
     body=ProductUpdateSchema,
-    response=ProductOutSchema,
+    response=HqProductOutSchema,
     errors=WRITE_ERRORS,
 )
 def update_product(sku: str):
-    return reply(ProductOutSchema(), products.update_product(sku, load(ProductUpdateSchema())))
+    products.update_product(sku, load(ProductUpdateSchema()), by=g.api_user)
+    return reply(HqProductOutSchema(), hq_view(products.hq_product(sku)))
 
 
 @bp.put("/admin/products/<sku>/prices")
@@ -125,7 +129,7 @@ def update_product(sku: str):
 )
 def put_prices(sku: str):
     data = load(PricesPutSchema())
-    product = products.replace_prices(sku, data["tiers"], data["dealers"])
+    product = products.replace_prices(sku, data["tiers"], data["dealers"], by=g.api_user)
     return reply(PricesOutSchema(), {"sku": product.sku, **products.price_tables(product)})
 
 
@@ -146,12 +150,13 @@ def get_prices(sku: str):
 @doc(
     summary="Set the counted stock on hand",
     role=ADMIN,
-    body=StockSetSchema,
+    body=StockCountSchema,
     response=StockOutSchema,
     errors=WRITE_ERRORS,
 )
 def set_stock(sku: str):
-    level = products.set_on_hand(sku, load(StockSetSchema())["on_hand"])
+    data = load(StockCountSchema())
+    level = products.set_on_hand(sku, data["on_hand"], reason=data["reason"], by=g.api_user)
     return reply(StockOutSchema(), level)
 
 
@@ -170,4 +175,4 @@ def get_settings():
     errors=WRITE_ERRORS,
 )
 def update_settings():
-    return reply(SettingsSchema(), settings.update_settings(load(SettingsSchema())))
+    return reply(SettingsSchema(), products.update_settings(load(SettingsSchema()), by=g.api_user))

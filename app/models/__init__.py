@@ -13,6 +13,7 @@ from app.models.accounts import (
 from app.models.announcements import Announcement, AnnouncementRead, announcement_tiers
 from app.models.audit import AuditEntry
 from app.models.catalog import Category, Product, product_tier_limits
+from app.models.catalog_admin import ProductImage, StockMovement
 from app.models.logistics import Carrier, CarrierEvent, Shipment, ShipmentLine, WebhookRefusal
 from app.models.notices import DepositNotice
 from app.models.orders import CartItem, IdempotencyKey, Order, OrderEvent, OrderLine
@@ -48,10 +49,12 @@ __all__ = [
     "Dealer",
     "DealerPrice",
     "Product",
+    "ProductImage",
     "RebateSettlement",
     "RebateSettlementLine",
     "Setting",
     "StockLevel",
+    "StockMovement",
     "Tier",
     "TierPrice",
     "User",

@@ -22,7 +22,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from app.errors import NotFound
 from app.extensions import db
-from app.models import Category, Dealer, DealerPrice, Product, StockLevel, TierPrice
+from app.models import Category, Dealer, DealerPrice, Product, ProductImage, StockLevel, TierPrice
 from app.models.catalog import product_tier_limits, query_grams
 from app.services.pricing import PriceBreak, PriceTable, resolve_table
 from app.services.quantities import BreakRow, PackRules, break_rows
@@ -55,6 +55,7 @@ class ProductCard:
     min_order_qty: int
     order_multiple: int
     low_stock_threshold: int
+    image: str | None = None  # the digest naming its picture (services.images), if any
 
 
 @dataclass(slots=True)
@@ -165,20 +166,25 @@ def _on_postgres() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
 
-_CARD = select(
-    Product.id,
-    Product.sku,
-    Product.name,
-    Product.unit,
-    Product.spec,
-    Product.category_id,
-    Category.name.label("category_name"),
-    Product.list_price,
-    Product.min_order_qty,
-    Product.order_multiple,
-    Product.low_stock_threshold,
-    _AVAILABLE.label("available"),
-).outerjoin(Category, Category.id == Product.category_id)
+_CARD = (
+    select(
+        Product.id,
+        Product.sku,
+        Product.name,
+        Product.unit,
+        Product.spec,
+        Product.category_id,
+        Category.name.label("category_name"),
+        Product.list_price,
+        Product.min_order_qty,
+        Product.order_multiple,
+        Product.low_stock_threshold,
+        ProductImage.digest.label("image"),
+        _AVAILABLE.label("available"),
+    )
+    .outerjoin(Category, Category.id == Product.category_id)
+    .outerjoin(ProductImage, ProductImage.product_id == Product.id)
+)
 
 
 def _escape_like(text: str) -> str:

@@ -44,7 +44,7 @@ from app.models.logistics import (
 )
 from app.models.orders import APPROVED, DELIVERED, PARTIALLY_SHIPPED, SHIPPED
 from app.models.wallet import REBATE
-from app.services import audit, permissions, wallet
+from app.services import audit, permissions, stock_movements, wallet
 from app.services.orders import order_for_admin
 
 CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
@@ -453,7 +453,7 @@ def create_shipment(
         qty = quantities.get(line.id, 0)
         if not qty:
             continue
-        _consume(line.product_id, qty)
+        _consume(line.product_id, qty, admin, order.number)
         line.shipped_qty += qty
         shipment.lines.append(ShipmentLine(order_line_id=line.id, qty=qty))
     db.session.add(shipment)
@@ -548,16 +548,22 @@ def _quantities(order: Order, lines: list[ShipLine] | None) -> dict[int, int]:
     return chosen
 
 
-def _consume(product_id: int, qty: int) -> None:
-    """Shipping takes the goods out of the warehouse: on-hand and reserved both drop."""
-    consumed = db.session.execute(
+def _consume(product_id: int, qty: int, by: User, number: str) -> None:
+    """Shipping takes the goods out of the warehouse: on-hand and reserved both drop, and the
+    stock movement log names the order they left with."""
+    after = db.session.execute(
         update(StockLevel)
         .where(StockLevel.product_id == product_id, StockLevel.reserved >= qty)
         .values(on_hand=StockLevel.on_hand - qty, reserved=StockLevel.reserved - qty)
-    ).rowcount
-    if consumed != 1:  # the reservation is gone: never ship goods the order does not hold
+        .returning(StockLevel.on_hand)
+    ).scalar_one_or_none()
+    if after is None:  # the reservation is gone: never ship goods the order does not hold
         db.session.rollback()
         raise Conflict("The order's reserved stock is not there to ship.", code="stock_mismatch")
+    shipped = stock_movements.Movement(
+        product_id, after + qty, after, stock_movements.SHIPMENT, reference=number
+    )
+    stock_movements.record(shipped, by)
 
 
 # --- reading -----------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ OPEN_TO = {
     ("GET", "/api/v1/admin/dealers"): {DESK, FINANCE},
     ("GET", "/api/v1/admin/dealers/<code>"): {DESK, FINANCE},
     ("GET", "/api/v1/admin/orders"): {DESK, FINANCE},
+    ("GET", "/api/v1/admin/products"): {DESK},
     ("GET", "/api/v1/admin/announcements"): {DESK, FINANCE},
     ("GET", "/api/v1/admin/announcements/<announcement_id>"): {DESK, FINANCE},
 }
