@@ -971,6 +971,7 @@ ZH = {
     "Nothing bought in these %(n)s days.": "近 %(n)s 天没有采购。",
     "Can spend": "可用额度",
     # --- staff and audit (lead) ---
+    "Placed for you by HQ": "总部代下单",
     "Menu": "菜单",
     "Admin": "管理员",
     "Staff": "员工与角色",

@@ -482,7 +482,7 @@ def dealer_orders(
         conditions.append(_order_matches(q.strip()))
     orders = db.session.scalars(
         select(Order)
-        .options(selectinload(Order.lines))
+        .options(selectinload(Order.lines), selectinload(Order.user))  # who placed it
         .where(*conditions)
         .order_by(Order.created_at.desc(), Order.id.desc())
         .offset((page - 1) * per_page)

@@ -402,11 +402,22 @@ def test_the_dealers_order_list_and_timeline_show_hq_placed_it(desk, app):
     number = number.rsplit("/", 1)[-1]
 
     dealer = client_for(app, "sh")
-    assert number in page_of(dealer, "/orders")
+    card = re.search(
+        rf'<li class="card order-card">(?:(?!</li>).)*{number}.*?</li>',
+        page_of(dealer, "/orders"),
+        re.S,
+    )
+    assert card and "总部代下单" in card.group(0)
     timeline = text_of(page_of(dealer, f"/orders/{number}"))
     assert "总部 张三 代下单" in timeline
     mine = place()  # the dealer's own order keeps the plain name
     assert "代下单" not in text_of(page_of(dealer, f"/orders/{mine}"))
+    mine_card = re.search(
+        rf'<li class="card order-card">(?:(?!</li>).)*{mine}.*?</li>',
+        page_of(dealer, "/orders"),
+        re.S,
+    )
+    assert mine_card and "总部代下单" not in mine_card.group(0)
     assert "由总部 张三 代经销商下单" in text_of(page_of(desk.client, f"/admin/orders/{number}"))
 
 
