@@ -66,6 +66,9 @@ class Config:
         self.LOGIN_LIMITS_PER_IP = os.environ.get("LOGIN_LIMITS_PER_IP", "30/minute")
         self.LOGIN_LIMITS_PER_ACCOUNT = os.environ.get("LOGIN_LIMITS_PER_ACCOUNT", "10/minute")
         self.CATALOG_PAGE_SIZE = 20
+        # No upload is larger (receipts and images 5 MB, spreadsheets 16 MB): anything bigger
+        # is refused (413) before it is read, even before the CSRF check reads a form.
+        self.MAX_CONTENT_LENGTH = 20 * 1024 * 1024
         # Carrier webhooks: per carrier code, generous enough for a carrier's bursts.
         self.WEBHOOK_RATE_LIMIT = os.environ.get("WEBHOOK_RATE_LIMIT", "6000/minute")
         self.WEBHOOK_MAX_BYTES = 64 * 1024  # CONTRACT §5: a larger body is answered 413

@@ -82,6 +82,7 @@ from app.admin import (  # noqa: E402, F401
     dashboard,
     dealers,
     finance,
+    imports,
     logistics,
     orders,
     products,

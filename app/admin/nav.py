@@ -15,6 +15,7 @@ NAV = [
     ("products", "admin.products_list", _l("Products")),
     ("stock", "admin.stock", _l("Stock")),
     ("dealers", "admin.dealers_list", _l("Dealers")),
+    ("imports", "admin.imports_page", _l("Spreadsheets")),
     ("finance", "admin.finance_notices", _l("Finance")),
     ("carriers", "admin.carriers", _l("Carriers")),
     ("announcements", "admin.announcements_list", _l("Announcements")),

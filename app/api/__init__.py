@@ -105,6 +105,7 @@ def register(app) -> None:
         audit,
         catalog,
         dealers_admin,
+        imports,
         logistics,
         notices,
         openapi,

@@ -61,9 +61,13 @@ def _operation(rule, view) -> dict:
             "required": True,
             "content": {"application/json": {"schema": _spec_name(meta["body"])}},
         }
+    if meta.get("request_content"):  # a file body (CSV, XLSX, multipart) rather than JSON
+        op["requestBody"] = {"required": True, "content": meta["request_content"]}
     ok = {"description": "OK"}
     if meta["response"]:
         ok["content"] = {"application/json": {"schema": _spec_name(meta["response"])}}
+    if meta.get("response_content"):
+        ok["content"] = meta["response_content"]
     op["responses"][str(meta["status"])] = ok
     for status in meta["errors"]:
         op["responses"][str(status)] = {

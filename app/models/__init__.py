@@ -14,6 +14,7 @@ from app.models.announcements import Announcement, AnnouncementRead, announcemen
 from app.models.audit import AuditEntry
 from app.models.catalog import Category, Product, product_tier_limits
 from app.models.catalog_admin import ProductImage, StockMovement
+from app.models.imports import ImportUpload
 from app.models.logistics import Carrier, CarrierEvent, Shipment, ShipmentLine, WebhookRefusal
 from app.models.notices import DepositNotice
 from app.models.orders import CartItem, IdempotencyKey, Order, OrderEvent, OrderLine
@@ -39,6 +40,7 @@ __all__ = [
     "ShipmentLine",
     "WebhookRefusal",
     "IdempotencyKey",
+    "ImportUpload",
     "LedgerEntry",
     "DepositNotice",
     "Order",

@@ -358,3 +358,12 @@ def test_a_constraint_race_is_a_409_problem_and_changes_nothing(client, admin_h,
     assert response.status_code == 409
     assert response.mimetype == "application/problem+json"
     assert response.get_json()["code"] == "conflict"
+
+
+def test_a_body_larger_than_any_upload_is_413_before_it_is_read(client, admin_h):
+    big = b"x" * (20 * 1024 * 1024 + 1)
+    response = client.post(
+        "/api/v1/admin/imports/products", data=big, headers={**admin_h, "Content-Type": "text/csv"}
+    )
+    assert response.status_code == 413
+    assert response.mimetype == "application/problem+json"
