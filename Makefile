@@ -39,6 +39,7 @@ lint: install
 
 bench: install
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.imports
 
 clean:
 	rm -rf $(VENV) .pytest_cache
