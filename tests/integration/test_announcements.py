@@ -5,16 +5,9 @@ every worker process alike."""
 from __future__ import annotations
 
 import json
-import os
-import secrets
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -25,9 +18,8 @@ from app.extensions import db
 from app.models import Announcement, AnnouncementRead, AuditEntry
 from app.services import accounts, announcements, staff
 from tests import factories as f
+from tests.servers import gunicorn
 from tests.threads import run_together
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -183,43 +175,11 @@ WORKERS = 3
 TRIES = 4 * WORKERS  # fresh connections: every worker answers some
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def served(database_url):
     """The app under gunicorn with WORKERS workers on the test database (no control socket)."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": secrets.token_hex(16),
-        "ARGON2_TIME_COST": "1",
-        "ARGON2_MEMORY_COST": "1024",
-    }
-    gunicorn = Path(sys.executable).parent / "gunicorn"
-    cmd = [str(gunicorn), "-w", str(WORKERS), "-b", f"127.0.0.1:{port}", "--no-control-socket"]
-    proc = subprocess.Popen(
-        [*cmd, "wsgi:app"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/healthz", timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    pytest.fail(f"gunicorn did not start: {proc.stderr.read().decode()[-2000:]}")
-                time.sleep(0.2)
+    with gunicorn(database_url, WORKERS) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
 
 
 def call(base: str, path: str, token: str, method: str = "GET"):

@@ -5,65 +5,26 @@ before the change, then many fresh connections right after it."""
 from __future__ import annotations
 
 import json
-import os
-import secrets
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 from app.extensions import db
 from tests import factories as f
+from tests.servers import gunicorn
 
 pytestmark = pytest.mark.postgres
 
-ROOT = Path(__file__).resolve().parents[2]
 WORKERS = 3
 TRIES = 4 * WORKERS  # fresh connections after each change: every worker answers some
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
 def served(database_url):
     """The app under gunicorn with WORKERS workers on the test database (no control socket)."""
-    port = _free_port()
-    gunicorn = Path(sys.executable).parent / "gunicorn"
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": secrets.token_hex(16),
-        "ARGON2_TIME_COST": "1",
-        "ARGON2_MEMORY_COST": "1024",
-    }
-    cmd = [str(gunicorn), "-w", str(WORKERS), "-b", f"127.0.0.1:{port}", "--no-control-socket"]
-    proc = subprocess.Popen(
-        [*cmd, "wsgi:app"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/healthz", timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    pytest.fail(f"gunicorn did not start: {proc.stderr.read().decode()[-2000:]}")
-                time.sleep(0.2)
+    with gunicorn(database_url, WORKERS) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
 
 
 def call(base: str, method: str, path: str, body=None, token: str | None = None):
