@@ -39,6 +39,7 @@ lint: install
 
 bench: install
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.dashboard
 	$(BIN)/python -m bench.imports
 
 clean:
