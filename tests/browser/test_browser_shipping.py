@@ -104,7 +104,8 @@ def test_hq_ships_part_of_an_order_from_a_phone_and_prints_the_note(
     sign_in(page, *ADMIN)
 
     page.goto("/admin/")
-    page.locator("nav.admin-nav").get_by_role("link", name="待发货").click()
+    page.locator("details.hq-menu summary").click()  # the phone's HQ menu
+    page.locator(".hq-menu-list").get_by_role("link", name="待发货").click()
     page.wait_for_url("**/admin/shipping")
     card = page.locator("li.order-card", has_text=number)
     expect(card).to_contain_text("无糖乌龙茶 500ml 10箱")
@@ -243,7 +244,8 @@ def test_hq_adds_a_carrier_copies_its_secret_and_reads_its_log_on_a_phone(
     expect(flagged.get_by_role("link", name=number)).to_be_visible()
     assert_fits(page, shots, "hq-attention")
 
-    page.locator("nav.admin-nav").get_by_role("link", name="承运商").click()
+    page.locator("details.hq-menu summary").click()  # the phone's HQ menu
+    page.locator(".hq-menu-list").get_by_role("link", name="承运商").click()
     page.wait_for_url("**/admin/carriers")
     page.get_by_label("代码（用于推送地址）").fill("jd")
     page.get_by_label("名称", exact=True).fill("京东物流")
