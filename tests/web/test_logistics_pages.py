@@ -256,7 +256,8 @@ def test_the_delivery_note_has_everything_the_driver_and_the_dealer_need(shop):
         assert fact in said, fact
     assert "TEA-1" not in said  # only this shipment's lines
     assert 'href="/static/css/print.css"' in note
-    assert 'class="hq-side' not in note and 'class="hq-menu' not in note and 'class="tabbar' not in note
+    for frame in ('class="hq-side', 'class="hq-menu', 'class="tabbar'):
+        assert frame not in note
     assert "data-print" in note and "@page" not in note  # A4 comes from print.css
 
     receipt = shop.client.get(f"/admin/shipments/{shipment.id}/note?paper=80mm")
