@@ -71,7 +71,7 @@ def audit_text(value) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
-@bp.app_context_processor
+@bp.context_processor  # HQ templates only: dealer pages never pay for it
 def hq_navigation():
     return {"hq_nav": NAV, "url_endpoints": lambda: current_app.view_functions}
 
