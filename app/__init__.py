@@ -53,6 +53,9 @@ def register_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
     htmx.init_app(app)
+    from app.services import cache
+
+    cache.init_app(app)
 
     from app.services.accounts import load_session_user
 

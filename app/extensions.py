@@ -41,6 +41,13 @@ def _client_ip() -> str:
 limiter = Limiter(key_func=_client_ip, default_limits=[])
 
 
+@limiter.request_filter
+def _reads_are_not_limited() -> bool:
+    """Every limit is on a POST (logins, carrier webhooks): reads skip the limiter's
+    per-request lookups altogether."""
+    return request.method in ("GET", "HEAD", "OPTIONS")
+
+
 def failed_login(response) -> bool:
     """Only failed attempts count against the login limits: a dealer's ERP that logs in
     often, or a busy office behind one IP, is never locked out by its own successes."""

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.orm import contains_eager
+from sqlalchemy import and_, func, inspect, or_, select, update
+from sqlalchemy.orm import Session, contains_eager
 
 from app.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from app.extensions import db
@@ -31,10 +31,10 @@ from app.models import (
 from app.models.orders import CANCELLED, REJECTED
 from app.models.types import utcnow
 from app.models.wallet import ACCOUNTS, FUNDS
-from app.services import audit, permissions
+from app.services import audit, cache, permissions
 
 
-@cache
+@functools.cache
 def _hasher_for(time_cost: int, memory_cost: int) -> tuple[PasswordHasher, str]:
     hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost)
     # Verified against when a username is unknown, so both paths take the same time.
@@ -234,13 +234,38 @@ def issue_token(user: User, ttl: timedelta) -> tuple[str, datetime]:
     return token, expires_at
 
 
+def _kept(key: tuple, stmt):
+    """A row read in a session of its own and kept per process (OFF: caches are off)."""
+
+    def load():
+        with Session(db.engine) as own:
+            return own.scalar(stmt())  # closed: detached, every joined attribute loaded
+
+    return cache.channel().lookup(cache.AUTH, key, load)
+
+
+def _attach(kept):
+    """This request's copy of a kept row (the one already in its session, if any)."""
+    present = db.session.identity_map.get(inspect(kept).key)
+    return present if present is not None else db.session.merge(kept, load=False)
+
+
 def user_for_token(token: str) -> tuple[User, ApiToken]:
-    """The user behind a live token; raises Unauthorized or Forbidden (deactivated)."""
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
+    """The user behind a live token; raises Unauthorized or Forbidden (deactivated).
+
+    The token row and its user are kept per process (services.cache, topic auth: any write
+    to tokens, users, dealers or tiers drops them everywhere); this request gets its own copy.
+    """
+    digest = _digest(token)
+    stmt = lambda: select(ApiToken).where(ApiToken.token_hash == digest)  # noqa: E731
+    row = _kept(("token", digest), stmt)
+    if row is cache.OFF:
+        row = db.session.scalar(stmt())
     if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
         raise Unauthorized("The token is missing, expired or revoked.", code="invalid_token")
     if not row.user.is_active:
         raise Forbidden("This account or its dealer is deactivated.", code="account_inactive")
+    row = _attach(row)
     return row.user, row
 
 
@@ -252,14 +277,17 @@ def revoke_token(token_row: ApiToken) -> None:
 
 
 def load_session_user(session_id: str) -> User | None:
-    """The user for a Flask-Login id "<id>:<version>", or None when stale or deactivated."""
+    """The user for a Flask-Login id "<id>:<version>", or None when stale or deactivated
+    (kept per process like tokens, see user_for_token)."""
     user_id, _, version = session_id.partition(":")
     if not user_id.isdigit() or not version.isdigit():
         return None
-    user = db.session.get(User, int(user_id))
+    user = _kept(("user", int(user_id)), lambda: select(User).where(User.id == int(user_id)))
+    if user is cache.OFF:
+        user = db.session.get(User, int(user_id))
     if user is None or user.session_version != int(version) or not user.is_active:
         return None
-    return user
+    return _attach(user)
 
 
 # --- HQ's dealer desk: the list, one dealer's page, its users' access ----------------------

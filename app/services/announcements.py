@@ -341,14 +341,19 @@ def dealer_announcements(
     return [_dealer_item(row) for row in rows], total
 
 
-def unread_count(user: User) -> int:
-    """How many published announcements addressed to the user's dealer this user has not read."""
+def unread_query(user: User):
+    """SELECT count(*) of the published announcements addressed to the user's dealer that
+    this user has not read (a statement, to be combined with others)."""
     not_read = ~exists().where(
         AnnouncementRead.announcement_id == Announcement.id,
         AnnouncementRead.user_id == user.id,
     )
-    query = select(func.count(Announcement.id)).where(*_visible_to(user, utcnow()), not_read)
-    return db.session.scalar(query) or 0
+    return select(func.count(Announcement.id)).where(*_visible_to(user, utcnow()), not_read)
+
+
+def unread_count(user: User) -> int:
+    """How many published announcements addressed to the user's dealer this user has not read."""
+    return db.session.scalar(unread_query(user)) or 0
 
 
 def dealer_announcement(user: User, announcement_id: int) -> DealerAnnouncement:

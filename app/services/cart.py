@@ -216,9 +216,13 @@ def clear(user: User) -> None:
     db.session.execute(delete(CartItem).where(CartItem.user_id == user.id))
 
 
+def count_query(user: User):
+    return select(func.count()).where(CartItem.user_id == user.id)
+
+
 def count(user: User) -> int:
     """How many lines are in the cart (for the tab badge)."""
-    return db.session.scalar(select(func.count()).where(CartItem.user_id == user.id)) or 0
+    return db.session.scalar(count_query(user)) or 0
 
 
 def view(user: User) -> tuple[Cart, list[str]]:

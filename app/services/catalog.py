@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cache
+import functools
+from dataclasses import dataclass, field
 
 from sqlalchemy import (
     Integer,
@@ -24,6 +24,7 @@ from app.errors import NotFound
 from app.extensions import db
 from app.models import Category, Dealer, DealerPrice, Product, ProductImage, StockLevel, TierPrice
 from app.models.catalog import product_tier_limits, query_grams
+from app.services import cache
 from app.services.pricing import PriceBreak, PriceTable, resolve_table
 from app.services.quantities import BreakRow, PackRules, break_rows
 from app.services.settings import get_setting
@@ -108,6 +109,10 @@ class CatalogPage:
     per_page: int
     total: int | None
     has_more: bool
+    # Built from the page's products and prices, not its stock (an answer's JSON, rendered
+    # cards): kept as long as those are (the page's entry in the catalog cache), by whoever
+    # builds them.
+    derived: dict = field(default_factory=dict)
 
 
 def _visible(tier_id):
@@ -139,16 +144,18 @@ def _one_of(column, name: str, item_type, postgres: bool):
     return column.in_(bindparam(name, expanding=True))
 
 
-@cache
+@functools.cache
 def _snapshot_stmt(postgres: bool):
     return (
-        select(Product.sku, Product.min_order_qty, Product.low_stock_threshold, _AVAILABLE)
+        select(
+            Product.id, Product.sku, Product.min_order_qty, Product.low_stock_threshold, _AVAILABLE
+        )
         .where(_visible(bindparam("tier_id")), _one_of(Product.sku, "skus", String, postgres))
         .order_by(Product.sku)
     )
 
 
-@cache
+@functools.cache
 def _tables_stmt(postgres: bool):
     return union_all(
         select(TierPrice.product_id, literal("t"), TierPrice.min_qty, TierPrice.price).where(
@@ -216,11 +223,66 @@ def price_tables_for(dealer: Dealer, products: list) -> dict[int, PriceTable]:
     return {p.id: resolve_table(rows[p.id]["d"], rows[p.id]["t"], p.list_price) for p in products}
 
 
-def _items(dealer: Dealer, rows) -> list[CatalogItem]:
-    show_exact = bool(get_setting("show_exact_stock"))
-    cards = [(ProductCard(*row[:-1]), row[-1]) for row in rows]
-    tables = price_tables_for(dealer, [card for card, _ in cards])
-    return [CatalogItem(card, tables[card.id], available, show_exact) for card, available in cards]
+@dataclass(frozen=True, slots=True)
+class _Rows:
+    """What a page shows apart from live stock: kept per process (topic catalog)."""
+
+    cards: list[tuple[ProductCard, PriceTable]]
+    total: int | None
+    has_more: bool
+    available: dict[int, int]  # stock as read with the page (topic stock keeps it live)
+    derived: dict = field(default_factory=dict)  # see CatalogPage.derived
+
+
+def _rows(dealer: Dealer, stmt, per_page: int | None = None, count=None) -> _Rows:
+    rows = db.session.execute(stmt).all()
+    has_more = per_page is not None and len(rows) > per_page
+    rows = rows[:per_page] if per_page is not None else rows
+    cards = [ProductCard(*row[:-1]) for row in rows]
+    tables = price_tables_for(dealer, cards)
+    total = db.session.scalar(count) if count is not None else None
+    available = {card.id: row[-1] for card, row in zip(cards, rows, strict=True)}
+    return _Rows([(card, tables[card.id]) for card in cards], total, has_more, available)
+
+
+def _kept_rows(key: tuple, load) -> tuple[_Rows, dict[int, int]]:
+    """The page's rows (kept per process when caches are on) and each product's stock now."""
+    channel = cache.channel()
+    if not channel.active():
+        rows = load()
+        return rows, rows.available
+    stock_generation = channel.generation(cache.STOCK)
+    fresh = []
+
+    def read() -> _Rows:
+        fresh.append(load())
+        return fresh[0]
+
+    rows = channel.lookup(cache.CATALOG, key, read)
+    ids = [card.id for card, _ in rows.cards]
+    # Stock read with a fresh page is as live as a separate read would be.
+    known = (rows.available, stock_generation) if fresh else None
+    return rows, channel.cached_many(cache.STOCK, ids, _stock_of, 0, known)
+
+
+def _stock_of(ids: list[int]) -> dict[int, int]:
+    available = StockLevel.on_hand - StockLevel.reserved
+    stmt = select(StockLevel.product_id, available).where(StockLevel.product_id.in_(ids))
+    return dict(db.session.execute(stmt).all())
+
+
+def show_exact_stock() -> bool:
+    """The brand's setting, kept per process (topic catalog) for the display paths."""
+    return bool(
+        cache.cached(
+            cache.CATALOG, ("setting", "show_exact_stock"), lambda: get_setting("show_exact_stock")
+        )
+    )
+
+
+def _items(rows: _Rows, available: dict[int, int]) -> list[CatalogItem]:
+    show_exact = show_exact_stock()
+    return [CatalogItem(card, table, available[card.id], show_exact) for card, table in rows.cards]
 
 
 def browse(
@@ -233,55 +295,87 @@ def browse(
     with_total: bool = True,
     skus: list[str] | None = None,
 ) -> CatalogPage:
-    """One page of the dealer's catalog, in a fixed small number of statements."""
-    conditions = [visible_to(dealer)]
-    if skus is not None:
-        conditions.append(Product.sku.in_(skus))
-    if q.strip():
-        conditions.append(search_condition(q))
-    if category_id:
-        conditions.append(Product.category_id == category_id)
-    stmt = (
-        _CARD.where(*conditions)
-        .order_by(Product.category_id, Product.sku)
-        .offset((page - 1) * per_page)
-        .limit(per_page + 1)
-    )
-    rows = db.session.execute(stmt).all()
-    has_more = len(rows) > per_page
-    items = _items(dealer, rows[:per_page])
-    total = None
-    if with_total:
-        total = db.session.scalar(select(func.count(Product.id)).where(*conditions))
-    return CatalogPage(items, page, per_page, total, has_more)
+    """One page of the dealer's catalog, in a fixed small number of statements (none when
+    this process has it: the statements are only built on a miss)."""
+
+    def load() -> _Rows:
+        conditions = [visible_to(dealer)]
+        if skus is not None:
+            conditions.append(Product.sku.in_(skus))
+        if q.strip():
+            conditions.append(search_condition(q))
+        if category_id:
+            conditions.append(Product.category_id == category_id)
+        stmt = (
+            _CARD.where(*conditions)
+            .order_by(Product.category_id, Product.sku)
+            .offset((page - 1) * per_page)
+            .limit(per_page + 1)
+        )
+        count = select(func.count(Product.id)).where(*conditions) if with_total else None
+        return _rows(dealer, stmt, per_page, count)
+
+    key = ("page", dealer.id, dealer.tier_id, q.strip(), category_id, page, per_page, with_total)
+    key += (tuple(skus) if skus is not None else None,)
+    rows, available = _kept_rows(key, load)
+    items = _items(rows, available)
+    return CatalogPage(items, page, per_page, rows.total, rows.has_more, rows.derived)
 
 
 def item(dealer: Dealer, sku: str) -> CatalogItem:
     """One product as the dealer sees it; raises NotFound when it is not visible to them."""
-    rows = db.session.execute(_CARD.where(visible_to(dealer), Product.sku == sku)).all()
-    if not rows:
+    key = ("item", dealer.id, dealer.tier_id, sku)
+    load = lambda: _rows(dealer, _CARD.where(visible_to(dealer), Product.sku == sku))  # noqa: E731
+    rows, available = _kept_rows(key, load)
+    if not rows.cards:
         raise NotFound(f"No product {sku!r}.", subject=("product", sku))
-    return _items(dealer, rows)[0]
+    return _items(rows, available)[0]
 
 
-def categories(dealer: Dealer) -> list[Category]:
+@dataclass(frozen=True, slots=True)
+class Chip:
+    id: int
+    name: str
+
+
+def categories(dealer: Dealer) -> list[Chip]:
     """Categories holding at least one product this dealer can see."""
-    has_visible = exists().where(Product.category_id == Category.id, visible_to(dealer))
-    return list(db.session.scalars(select(Category).where(has_visible).order_by(Category.position)))
+
+    def load():
+        has_visible = exists().where(Product.category_id == Category.id, visible_to(dealer))
+        stmt = select(Category.id, Category.name).where(has_visible).order_by(Category.position)
+        return [Chip(*row) for row in db.session.execute(stmt)]
+
+    return cache.cached(cache.CATALOG, ("categories", dealer.tier_id), load)
+
+
+@dataclass(frozen=True, slots=True)
+class _Snapshot:
+    id: int
+    sku: str
+    min_order_qty: int
+    low_threshold: int
 
 
 def stock_snapshot(dealer: Dealer, skus: list[str]) -> list[dict]:
-    """Stock badges (and numbers where shown) for the given visible SKUs, in one statement."""
+    """Stock badges (and numbers where shown) for the given visible SKUs: the products from the
+    catalog cache, their stock from the stock cache (one statement when either misses)."""
     if not skus:
         return []
-    show_exact = bool(get_setting("show_exact_stock"))
+    show_exact = show_exact_stock()
     params = {"tier_id": dealer.tier_id, "skus": skus}
-    rows = db.session.execute(_snapshot_stmt(_on_postgres()), params)
+
+    def load() -> _Rows:
+        rows = db.session.execute(_snapshot_stmt(_on_postgres()), params).all()
+        products = [(_Snapshot(*row[:-1]), None) for row in rows]
+        return _Rows(products, None, False, {row[0]: row[-1] for row in rows})
+
+    rows, available = _kept_rows(("snapshot", dealer.tier_id, tuple(skus)), load)
     return [
         {
-            "sku": sku,
-            "status": stock_status(available, moq, threshold),
-            "available": available if show_exact else None,
+            "sku": p.sku,
+            "status": stock_status(available[p.id], p.min_order_qty, p.low_threshold),
+            "available": available[p.id] if show_exact else None,
         }
-        for sku, moq, threshold, available in rows
+        for p, _ in rows.cards
     ]

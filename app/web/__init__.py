@@ -1,6 +1,6 @@
 """Dealer pages: one guard on the whole blueprint; every lookup is scoped to the dealer."""
 
-from flask import Blueprint, abort
+from flask import Blueprint, abort, g, request
 from flask_login import current_user, login_required
 
 bp = Blueprint("web", __name__)
@@ -13,11 +13,33 @@ def require_dealer():
         abort(403)
 
 
-@bp.context_processor
-def cart_badge():
+def tab_badges() -> tuple[int, int]:
+    """The tab bar's counts (cart lines, unread announcements), read in one statement once
+    per page view."""
+    if "tab_badges" not in g:
+        from sqlalchemy import select
+
+        from app.extensions import db
+        from app.services import announcements, cart
+
+        both = select(
+            cart.count_query(current_user).scalar_subquery(),
+            announcements.unread_query(current_user).scalar_subquery(),
+        )
+        g.tab_badges = tuple(db.session.execute(both).one())
+    return g.tab_badges
+
+
+def _cart_count() -> int:
     from app.services.cart import count
 
-    return {"cart_count": lambda: count(current_user)}
+    # After a write the count is read again: it may have just changed.
+    return tab_badges()[0] if request.method == "GET" else count(current_user)
+
+
+@bp.context_processor
+def cart_badge():
+    return {"cart_count": _cart_count}
 
 
 from app.web import (  # noqa: E402,F401

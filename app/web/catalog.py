@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 from flask import current_app, jsonify, make_response, render_template, request, url_for
 from flask_babel import get_locale
 from flask_login import current_user
+from markupsafe import Markup
 
 from app.services import cart as cart_svc
 from app.services import catalog as catalog_svc
@@ -54,19 +55,37 @@ def _catalog_page(dealer, q: str, category_id: int | None) -> tuple[catalog_svc.
     return page, upto
 
 
+MAX_RENDERINGS = 16  # per page of products: locales × what its stock badges show
+
+
+def _cards(page: catalog_svc.CatalogPage, q: str, category_id: int | None, restored: bool):
+    """The page's cards, rendered once per page of products and prices (kept with it, see
+    CatalogPage.derived), locale, and what their stock badges show now."""
+    shown = tuple((item.status, item.shown_available) for item in page.items)
+    key = ("cards", str(get_locale()), q, category_id, restored, page.page, shown)
+    html = page.derived.get(key)
+    if html is None:
+        if len(page.derived) > MAX_RENDERINGS:
+            page.derived.clear()
+        context = {"page": page, "q": q, "category_id": category_id, "restored": restored}
+        html = page.derived[key] = Markup(render_template("dealer/_cards.html", **context))
+    return html
+
+
 @bp.get("/catalog")
 def catalog():
     dealer = current_user.dealer
     q, category_id = _browse_args()
     page, upto = _catalog_page(dealer, q, category_id)
     context = {"page": page, "q": q, "category_id": category_id}
+    context["cards"] = _cards(page, q, category_id, bool(upto))
     htmx = request.htmx
     if htmx and not htmx.history_restore_request and htmx.target != "main":
         if htmx.target != "cards":
             # Infinite scroll: the next cards and sentinel. The address becomes "pages 1…N",
             # so Back from a product reloads as much of the list as the dealer had seen and
             # the browser can put them back at the card they opened.
-            response = make_response(render_template("dealer/_cards.html", **context))
+            response = make_response(context["cards"])
             url = url_for("web.catalog", q=q or None, category=category_id, upto=page.page)
             response.headers["HX-Replace-Url"] = url
             return response

@@ -386,3 +386,24 @@ def test_unknown_category_is_empty(client, shop, dairy):
 def test_search_and_category_combine(client, shop, dairy):
     assert _skus(client, shop.g1, "?q=奶&category=乳制品") == ["MLK-1L", "MLK-250", "YOG-1"]
     assert _skus(client, shop.g1, "?q=MLK&category=饮料") == []
+
+
+def test_the_page_answer_is_what_the_described_schema_dumps(client, shop, app):
+    """The list is built from plain values for speed; it must stay what the OpenAPI schema
+    (CatalogPageSchema) describes, field for field."""
+    from app.api.catalog import PAGE_OUT, page_json
+    from app.models import User
+    from app.services import catalog
+
+    f.product("TEA-1", list_price=10_000, on_hand=500, min_order_qty=2, order_multiple=2)
+    f.product("TEA-2", list_price=2_050, on_hand=3, category="茶")
+    f.product("TEA-3", list_price=999, on_hand=0)
+    _prices(client, shop, "TEA-1", tiers={"GOLD": _rows((1, "95.00"), (10, "90.00"))})
+    _prices(client, shop, "TEA-2", dealers={"G1": _rows((1, "19.00"))})
+    answer = client.get(f"{CATALOG}?per_page=2&page=1", headers=shop.g1).get_json()
+    dealer = f.db.session.scalar(f.select(User).where(User.username == "g1")).dealer
+    page = catalog.browse(dealer, per_page=2)
+    assert answer == page_json(page) == PAGE_OUT.dump(page)
+    assert len(answer["items"]) == 2 and answer["total"] == 3
+    again = client.get(f"{CATALOG}?per_page=2&page=1", headers=shop.g1).get_json()
+    assert again == answer  # the kept part reused, the stock filled in again
