@@ -78,6 +78,23 @@ class Config:
         self.JSON_SORT_KEYS = False
         # Deposit-notice receipts (never under static/); empty: <instance path>/receipts.
         self.RECEIPTS_DIR = os.environ.get("RECEIPTS_DIR", "")
+        # Flask-Compress: brotli, else gzip, for 2xx text answers worth compressing (it never
+        # compresses an error, so problem+json is listed for the day one is a 2xx). A streamed
+        # body is sent as it is made (compressing it would hold it back); static files come
+        # compressed once per process from app/static_assets.py, under the same rules.
+        self.COMPRESS_ALGORITHM = ["br", "gzip"]
+        self.COMPRESS_MIMETYPES = [
+            "text/html",
+            "text/css",
+            "text/javascript",
+            "application/javascript",
+            "application/json",
+            "application/problem+json",
+            "application/manifest+json",
+            "image/svg+xml",
+        ]
+        self.COMPRESS_MIN_SIZE = 500  # below a packet, compressing saves nothing worth the CPU
+        self.COMPRESS_STREAMS = False
 
 
 class TestConfig(Config):

@@ -142,13 +142,14 @@ def stock_refresh():
     locale = str(get_locale())
     raw = json.dumps(snapshot, separators=(",", ":")) + locale
     etag = hashlib.blake2b(raw.encode(), digest_size=12).hexdigest()
-    if etag in request.if_none_match:
+    # Weak: the same badges whatever the encoding (compression leaves weak tags alone).
+    if request.if_none_match.contains_weak(etag):
         response = current_app.response_class(status=304)
     else:
         for row in snapshot:
             row["label"] = stock_label(row["status"])
         response = jsonify({"items": snapshot})
-    response.set_etag(etag)
+    response.set_etag(etag, weak=True)
     response.headers["Cache-Control"] = "private, no-cache"
     response.vary.add("Cookie")
     return response

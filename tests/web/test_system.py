@@ -20,10 +20,14 @@ def test_healthz_is_503_when_the_database_is_unreachable():
 
 
 def test_htmx_is_served_by_the_app_from_its_package(client):
-    response = client.get("/vendor/htmx.min.js")
+    from app.web.helpers import HTMX_VERSION
+
+    response = client.get(f"/vendor/htmx.min.js?v={HTMX_VERSION}")
     assert response.status_code == 200
     assert b"htmx" in response.data[:2000]
-    assert "max-age" in response.headers["Cache-Control"]
+    assert "immutable" in response.headers["Cache-Control"]
+    # Any other URL is the same file, revalidated: only the versioned one is kept for a year.
+    assert "immutable" not in client.get("/vendor/htmx.min.js").headers["Cache-Control"]
 
 
 def test_pages_load_no_third_party_hosts(client):
