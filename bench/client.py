@@ -8,10 +8,10 @@ import time
 from dataclasses import dataclass, field
 from http.cookiejar import CookieJar
 from urllib.error import HTTPError, URLError
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 from urllib.request import HTTPCookieProcessor, HTTPRedirectHandler, Request, build_opener
 
-from bench.dataset import BENCH_USERNAME, PASSWORD, BenchError
+from bench.dataset import BENCH_USERNAME, PASSWORD, SEARCH_NAME, SEARCH_SKU, BenchError
 
 # Sent on every request, and by wrk too: Flask-Login's session protection hashes the
 # User-Agent, so a different one under load would flag (and re-sign) the session each time.
@@ -126,6 +126,21 @@ class Session:
     skus: list[str]
     etag: str
     warnings: list[str]
+    search_totals: dict[str, int | None] = field(default_factory=dict)
+
+
+def search_path(q: str) -> str:
+    """The API's catalog search, first page of 20."""
+    return f"/api/v1/catalog?q={quote(q)}&per_page=20"
+
+
+def check_search(client: Client, auth: dict, q: str) -> tuple[int | None, list[str]]:
+    """The search answers 200 with a full page; returns its total and any warning."""
+    reply = _expect(client.request("GET", search_path(q), headers=auth), 200, f"search {q!r}")
+    body = reply.json()
+    if len(body["items"]) < 20:
+        return body.get("total"), [f"search {q!r} gives {len(body['items'])} items, not 20"]
+    return body.get("total"), []
 
 
 def _check_pages(client: Client, auth: dict, cookie: dict) -> tuple[list[str], list[str]]:
@@ -165,4 +180,8 @@ def prepare_session(base: str) -> Session:
     _expect(again, 304, f"GET /stock-badges with If-None-Match: {etag}")
     if again.set_cookie:
         warnings.append("GET /stock-badges 304 sets a cookie: " + again.set_cookie[0][:80])
-    return Session(token, cookie_value, skus, etag, warnings)
+    totals = {}
+    for q in (SEARCH_NAME, SEARCH_SKU):
+        totals[q], more = check_search(client, auth, q)
+        warnings += more
+    return Session(token, cookie_value, skus, etag, warnings, totals)

@@ -1,8 +1,10 @@
 """`make bench`, part two: order placement on PostgreSQL, the app against the database floor.
 
-For N concurrent clients (N = 8, 32) the same list of 3-line order attempts (200 dealers,
-every order with at least one of 5 hot SKUs, three of which run out, so 409
-insufficient_stock refusals happen too) is placed twice from the same starting stock:
+Two mixes of 3-line order attempts from the 200 dealers: "5 hot SKUs" (every order has one
+or two of 5 hot SKUs, three of which run out, so 409 insufficient_stock refusals happen too;
+its other lines come from a pool of 300) and "50 SKUs" (all three lines from the same 50
+SKUs, stock enough for all). For each mix and N concurrent clients (N = 8, 32) the same list
+of attempts is placed twice from the same starting stock:
 
   app    N client processes POST /api/v1/orders (bearer token of the order's dealer, a
          unique Idempotency-Key) to the bench's gunicorn, one request at a time each;
@@ -18,7 +20,8 @@ debited equal the orders' payable amounts, and the 201s equal the orders made.
 
 Clients are processes: Python threads would share one GIL, and the client must not be the
 bottleneck (its CPU per request is reported). wrk was not used because it only runs for a
-fixed time. Knobs: BENCH_ORDERS (attempts per run, default 800), BENCH_ORDER_CLIENTS (8,32).
+fixed time. Knobs: BENCH_ORDERS (attempts per run, default 800), BENCH_ORDER_CLIENTS (8,32),
+BENCH_ORDER_MIXES (hot5,spread50).
 """
 
 from __future__ import annotations
@@ -51,6 +54,8 @@ N_HOT = 5
 # one late, two never.
 HOT_SHARE = (0.25, 0.5, 0.85, 1.5, 3.0)
 N_POOL = 300
+N_SPREAD = 50
+MIXES = {"hot5": "5 hot SKUs", "spread50": f"{N_SPREAD} SKUs"}
 POOL_ON_HAND = 1_000_000
 DEPOSIT_FEN = 100_000_000_000  # ¥1,000,000,000 per dealer: funds never run short
 WARMUP_PER_CLIENT = 4
@@ -70,7 +75,8 @@ class Plan:
     attempts: list[Attempt]
     warmup: list[Attempt]  # pool SKUs only; their orders are cancelled before each run
     on_hand: dict[int, int]  # product id -> on_hand at the start of every run
-    hot: list[dict]  # id, sku, on_hand, demand
+    hot: list[dict]  # id, sku, on_hand, demand (the SKUs that may run out)
+    mix: str = "hot5"
 
 
 @dataclass
@@ -136,8 +142,9 @@ def _deposit(engine: Engine) -> None:
         )
 
 
-def _products(engine: Engine, rng: random.Random) -> tuple[list, list]:
-    """5 hot SKUs sold by the piece (min 1, multiple 1) and a pool of other SKUs."""
+def _products(engine: Engine, rng: random.Random) -> tuple[list, list, list]:
+    """5 hot SKUs sold by the piece (min 1, multiple 1), a pool of other SKUs, and the
+    N_SPREAD SKUs (sold by the piece, none of the others) of the 50-SKU mix."""
     with engine.connect() as conn:
         rows = conn.execute(
             text(
@@ -149,7 +156,10 @@ def _products(engine: Engine, rng: random.Random) -> tuple[list, list]:
     hot = sorted(rng.sample(singles, N_HOT), key=lambda r: r.id)
     hot_ids = {r.id for r in hot}
     pool = rng.sample([r for r in rows if r.id not in hot_ids], N_POOL)
-    return hot, pool
+    taken = hot_ids | {r.id for r in pool}
+    # its own generator: the 5-hot plan stays the one earlier runs used
+    spread = random.Random(N_SPREAD).sample([r for r in singles if r.id not in taken], N_SPREAD)
+    return hot, pool, spread
 
 
 def _buyers(engine: Engine) -> dict[int, tuple[floor.Buyer, str]]:
@@ -195,15 +205,37 @@ def _attempts(rng, n, buyers, hot, pool, *, with_hot: bool) -> list[Attempt]:
     return out
 
 
-def make_plan(engine: Engine, n_attempts: int, max_clients: int, seed: int = 20261122) -> Plan:
+def _spread_attempts(rng, n, buyers, skus) -> list[Attempt]:
+    out = []
+    for _ in range(n):
+        buyer, token = rng.choice(buyers)
+        lines = [(r.sku, rng.randint(1, 3)) for r in rng.sample(skus, 3)]
+        out.append(Attempt(buyer, token, _body(lines)))
+    return out
+
+
+def make_plan(
+    engine: Engine,
+    n_attempts: int,
+    max_clients: int,
+    seed: int = 20261122,
+    mix: str = "hot5",
+    buyers: list | None = None,
+) -> Plan:
     rng = random.Random(seed)
     _deposit(engine)
-    hot, pool = _products(engine, rng)
-    buyers = list(_buyers(engine).values())
+    hot, pool, spread = _products(engine, rng)
+    buyers = buyers if buyers is not None else list(_buyers(engine).values())
     if not buyers:
         raise BenchError("No active dealer users to place orders with.")
-    attempts = _attempts(rng, n_attempts, buyers, hot, pool, with_hot=True)
+    if mix == "spread50":
+        attempts = _spread_attempts(rng, n_attempts, buyers, spread)
+    else:
+        attempts = _attempts(rng, n_attempts, buyers, hot, pool, with_hot=True)
     warmup = _attempts(rng, WARMUP_PER_CLIENT * max_clients, buyers, hot, pool, with_hot=False)
+    if mix == "spread50":
+        on_hand = {r.id: POOL_ON_HAND for r in [*pool, *spread]}
+        return Plan(attempts, warmup, on_hand, [], mix)
     demand: Counter = Counter()
     for a in attempts:
         for line in json.loads(a.body)["lines"]:
@@ -213,7 +245,7 @@ def make_plan(engine: Engine, n_attempts: int, max_clients: int, seed: int = 202
         on_hand = max(1, round(demand[r.sku] * share))
         hot_rows.append({"id": r.id, "sku": r.sku, "on_hand": on_hand, "demand": demand[r.sku]})
     on_hand = {r.id: POOL_ON_HAND for r in pool} | {h["id"]: h["on_hand"] for h in hot_rows}
-    return Plan(attempts, warmup, on_hand, hot_rows)
+    return Plan(attempts, warmup, on_hand, hot_rows, mix)
 
 
 # --- reset and checks ---------------------------------------------------------------------
@@ -490,9 +522,10 @@ def _r(value: float | None, digits: int = 2) -> float | None:
     return None if value is None else round(value, digits)
 
 
-def row(app: Run, db_floor: Run) -> dict:
+def row(app: Run, db_floor: Run, mix: str = "hot5") -> dict:
     ratio = app.per_s(app.created) / db_floor.per_s(db_floor.created) if db_floor.created else 0.0
     return {
+        "mix": mix,
         "clients": app.clients,
         "attempts": app.attempts,
         "app_orders_per_s": round(app.per_s(app.created), 1),
@@ -517,6 +550,12 @@ def row(app: Run, db_floor: Run) -> dict:
         "target": TARGET,
         "pass": ratio >= TARGET,
         "oversold_units": app.check["oversold_units"] + db_floor.check["oversold_units"],
+        # wallet accounts whose balance is not the sum of their entries, and runs whose
+        # debits differ from the orders' payable amounts
+        "ledger_mismatches": sum(
+            c["balances_not_ledger_sum"] + bool(c["payable_minus_debited_fen"])
+            for c in (app.check, db_floor.check)
+        ),
         # CPU milliseconds per order attempt
         "app_server_cpu_ms": _r(app.ms_per_attempt(app.server_cpu_s)),
         "app_db_cpu_ms": _r(app.ms_per_attempt(app.db_cpu_s)),
@@ -541,22 +580,26 @@ def _c(value: float | None, width: int = 6) -> str:
     return f"{'-':>{width}}" if value is None else f"{value:>{width}.2f}"
 
 
-def table(rows: list[dict], plan: Plan) -> str:
+def _describe(plan: Plan) -> str:
+    dealers = len({a.buyer.dealer_id for a in plan.attempts})
+    what = f"{len(plan.attempts)} 3-line orders per run from {dealers} dealers"
+    if not plan.hot:
+        return f"{MIXES[plan.mix]}: {what}, every line one of the {N_SPREAD} SKUs"
     hot = ", ".join(f"{h['sku']} {h['on_hand']}/{h['demand']}" for h in plan.hot)
+    return f"{MIXES[plan.mix]}: {what}; hot SKUs (on hand/asked): {hot}"
+
+
+def table(rows: list[dict], plans: list[Plan]) -> str:
     head = (
-        f"{'clients':>7} {'orders/s':>8} {'req/s':>6} {'p50 ms':>7} {'p95 ms':>7} "
+        f"{'SKUs':<10} {'clients':>7} {'orders/s':>8} {'req/s':>6} {'p50 ms':>7} {'p95 ms':>7} "
         f"{'201':>5} {'409':>5} {'oversold':>8}  {'floor/s':>7} {'fl p50':>6} {'fl p95':>6}  "
         f"{'ratio':>5} {'target':>6}  result"
     )
-    lines = [
-        f"order placement on PostgreSQL: {len(plan.attempts)} 3-line orders per run from "
-        f"{len({a.buyer.dealer_id for a in plan.attempts})} dealers; "
-        f"hot SKUs (on hand/asked): {hot}",
-        head,
-        "-" * len(head),
-    ]
+    lines = ["order placement on PostgreSQL:", *(f"  {_describe(p)}" for p in plans)]
+    lines += [head, "-" * len(head)]
     for r in rows:
         lines.append(
+            f"{MIXES[r['mix']]:<10} "
             f"{r['clients']:>7} {r['app_orders_per_s']:>8,.1f} {r['app_requests_per_s']:>6,.1f} "
             f"{r['app_p50_ms']:>7.1f} {r['app_p95_ms']:>7.1f} {r['app_201']:>5} "
             f"{r['app_409']:>5} {r['oversold_units']:>8}  {r['floor_orders_per_s']:>7,.1f} "
@@ -564,12 +607,13 @@ def table(rows: list[dict], plan: Plan) -> str:
             f"{'≥' + str(TARGET):>6}  {'PASS' if r['pass'] else 'MISS'}"
         )
     cpu_head = (
-        f"{'clients':>7}  {'app workers':>11} {'app db':>7} {'(HTTP client)':>13}  "
+        f"{'SKUs':<10} {'clients':>7}  {'app workers':>11} {'app db':>7} {'(HTTP client)':>13}  "
         f"{'floor client':>12} {'floor db':>8}  {'CPU ratio':>9}"
     )
     lines += ["", "CPU ms per order attempt:", cpu_head, "-" * len(cpu_head)]
     for r in rows:
         lines.append(
+            f"{MIXES[r['mix']]:<10} "
             f"{r['clients']:>7}  {_c(r['app_server_cpu_ms'], 11)} {_c(r['app_db_cpu_ms'], 7)} "
             f"{_c(r['app_client_cpu_ms'], 13)}  {_c(r['floor_client_cpu_ms'], 12)} "
             f"{_c(r['floor_db_cpu_ms'], 8)}  {_c(r['cpu_ratio'], 9)}"
@@ -596,46 +640,66 @@ def _say(run: Run) -> None:
             print(f"       {sample}")
 
 
-def from_env() -> tuple[int, tuple[int, ...]]:
-    """BENCH_ORDERS (attempts per run) and BENCH_ORDER_CLIENTS ("8,32")."""
+def from_env() -> tuple[int, tuple[int, ...], tuple[str, ...]]:
+    """BENCH_ORDERS (attempts per run), BENCH_ORDER_CLIENTS ("8,32") and BENCH_ORDER_MIXES."""
     value = os.environ.get("BENCH_ORDERS", "")
     clients = os.environ.get("BENCH_ORDER_CLIENTS", "")
+    mixes = tuple(m.strip() for m in os.environ.get("BENCH_ORDER_MIXES", "").split(",") if m)
     if value and not value.isdigit():
         raise BenchError(f"BENCH_ORDERS must be a whole number, not {value!r}.")
     if clients and not all(c.strip().isdigit() and int(c) > 0 for c in clients.split(",")):
         raise BenchError(f"BENCH_ORDER_CLIENTS must be like 8,32, not {clients!r}.")
+    if any(m not in MIXES for m in mixes):
+        raise BenchError(f"BENCH_ORDER_MIXES must name some of {', '.join(MIXES)}.")
     n_clients = tuple(int(c) for c in clients.split(",")) if clients else CLIENTS
-    return (int(value) if value else 800), n_clients
+    return (int(value) if value else 800), n_clients, mixes or tuple(MIXES)
+
+
+def _mix(server, url: str, engine: Engine, plan: Plan, clients) -> tuple[list[dict], bool]:
+    """Both sides at every N for one plan."""
+    reset(engine, plan)  # the pool's stock in place before the first warm-up
+    conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    rows, failed = [], False
+    for n in clients:
+        runs = {}
+        for kind, target in (("app", server.base), ("floor", conninfo)):
+            print(
+                f"   {MIXES[plan.mix]:<10} {kind:<5} N={n:<3} {len(plan.attempts)} orders …",
+                end="",
+                flush=True,
+            )
+            runs[kind] = drive(kind, n, target, plan, engine, url, server)
+            _say(runs[kind])
+            failed |= bool(runs[kind].failures or check_problems(runs[kind]))
+        rows.append(row(runs["app"], runs["floor"], plan.mix))
+    reset(engine, plan)
+    return rows, failed
 
 
 def bench(server, url: str) -> tuple[list[dict], dict]:
-    """Both sides at every N; returns the table rows and what the JSON file keeps."""
+    """Both sides at every N, for each mix; returns the table rows and what the JSON keeps."""
     engine = create_engine(url)
     try:
-        n_attempts, clients = from_env()
-        plan = make_plan(engine, n_attempts, max(clients))
-        reset(engine, plan)  # the pool's stock in place before the first warm-up
-        conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-        rows, failed = [], False
-        for n in clients:
-            runs = {}
-            for kind, target in (("app", server.base), ("floor", conninfo)):
-                print(f"   {kind:<5} N={n:<3} {len(plan.attempts)} orders …", end="", flush=True)
-                runs[kind] = drive(kind, n, target, plan, engine, url, server)
-                _say(runs[kind])
-                failed |= bool(runs[kind].failures or check_problems(runs[kind]))
-            rows.append(row(runs["app"], runs["floor"]))
-        reset(engine, plan)
+        n_attempts, clients, mixes = from_env()
+        buyers = list(_buyers(engine).values())
+        plans, rows, failed = [], [], False
+        for mix in mixes:
+            plan = make_plan(engine, n_attempts, max(clients), mix=mix, buyers=buyers)
+            mix_rows, mix_failed = _mix(server, url, engine, plan, clients)
+            plans.append(plan)
+            rows += mix_rows
+            failed |= mix_failed
     finally:
         engine.dispose()
     report = {
         "clients": list(clients),
-        "attempts_per_run": len(plan.attempts),
-        "hot_skus": plan.hot,
+        "mixes": {p.mix: MIXES[p.mix] for p in plans},
+        "attempts_per_run": n_attempts,
+        "hot_skus": next((p.hot for p in plans if p.hot), []),
         "target": TARGET,
         "failed": failed,
         "results": rows,
-        "table": table(rows, plan),
+        "table": table(rows, plans),
     }
     return rows, report
 

@@ -46,14 +46,17 @@ class Gunicorn:
         cmd = [_gunicorn(), "-w", str(self.workers), "-b", f"127.0.0.1:{self.port}"]
         # No access log; no control socket (a `make run` nearby may own the default path).
         cmd += ["--error-logfile", str(self.log_path), "--no-control-socket", self.app]
-        self.proc = subprocess.Popen(
-            cmd,
-            cwd=ROOT,
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,  # its own process group, so we can end all of it
-        )
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        # The app's own tracebacks go to stderr: into the same log, so a 500 can be read.
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                cmd,
+                cwd=ROOT,
+                env=self.env,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                start_new_session=True,  # its own process group, so we can end all of it
+            )
         return self
 
     def alive(self) -> bool:

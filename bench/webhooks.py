@@ -1,5 +1,6 @@
 """Webhook ingestion: signed §5 carrier events per second, new and repeated, against the
-framework floor — a bare Flask app with one route on the same gunicorn settings, in the same run.
+framework floor — a bare Flask app with one route on the same gunicorn settings, in the same run
+(bench/run.py passes the floor it measured beside the other scenarios; alone, it is measured here).
 
 New events each carry a fresh `event_id` for one of 100 shipped orders' tracking numbers (so
 each is recorded, applied and raises nothing further); duplicates repeat events already
@@ -19,6 +20,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench import cpu
 from bench.dataset import BenchError
 from bench.server import Gunicorn
 from bench.wrk import LUA, Load, WrkResult, parse
@@ -170,12 +172,13 @@ def _floor(wrk: str, env: dict[str, str], load: Load) -> WrkResult:
 
     server = Gunicorn(env, SCRIPT.parent / "floor_gunicorn.log", app=FLOOR_APP)
     with server:
-        _wait(server)
+        wait_floor(server)
         run_wrk(wrk, server.base + "/ping", {}, load, duration_s=load.warmup_s)
         return run_wrk(wrk, server.base + "/ping", {}, load)
 
 
-def _wait(server: Gunicorn, timeout: float = 30.0) -> None:
+def wait_floor(server: Gunicorn, timeout: float = 30.0) -> None:
+    """Until the bare Flask app answers /ping."""
     import urllib.request
 
     deadline = time.monotonic() + timeout
@@ -188,15 +191,23 @@ def _wait(server: Gunicorn, timeout: float = 30.0) -> None:
     raise BenchError("the floor app did not start")
 
 
-def bench(wrk: str, app_server: Gunicorn, url: str, env: dict[str, str], load: Load) -> dict:
-    """Floor, new events and duplicates, measured in this order; the figures for the README."""
+def bench(
+    wrk: str,
+    app_server: Gunicorn,
+    url: str,
+    env: dict[str, str],
+    load: Load,
+    floor: WrkResult | None = None,
+) -> dict:
+    """Floor (unless measured already), new events and duplicates, in this order."""
     print("   preparing 100 shipped orders and a bench carrier …", flush=True)
     app = _app(url)
     tracking = prepare_shipments(app)
     tag = time.time_ns()
     record_duplicates(app, tracking, tag, 2_000)
-    floor = _floor(wrk, env, load)
-    print(f"   floor (bare Flask)   {floor.rps:,.0f} req/s")
+    if floor is None:
+        floor = _floor(wrk, env, load)
+        print(f"   floor (bare Flask)   {floor.rps:,.0f} req/s")
     seconds = load.warmup_s + load.duration_s
     budget = min(int(max(floor.rps, 500) * seconds * 1.2) + 1000, 60_000)
     write_script(tracking, budget, 2_000, tag)
@@ -204,8 +215,8 @@ def bench(wrk: str, app_server: Gunicorn, url: str, env: dict[str, str], load: L
     threads = str(load.threads)
     _wrk(wrk, target, load, load.warmup_s, "new", "0", threads)
     warm = int(budget * load.warmup_s / seconds) + load.threads
-    new = _wrk(wrk, target, load, load.duration_s, "new", str(warm), threads)
-    dup = _wrk(wrk, target, load, load.duration_s, "dup", "0", threads)
+    new = _with_cpu(app_server, url, wrk, target, load, "new", str(warm), threads)
+    dup = _with_cpu(app_server, url, wrk, target, load, "dup", "0", threads)
     rows = []
     for key, label, res, goal in (
         ("webhook_new", "webhook, new events", new, NEW_TARGET),
@@ -223,9 +234,27 @@ def bench(wrk: str, app_server: Gunicorn, url: str, env: dict[str, str], load: L
                 "ratio": round(ratio, 3),
                 "target": goal,
                 "pass": ratio >= goal,
+                "app_cpu_ms_per_req": _r(res.app_cpu_ms),
+                "db_cpu_ms_per_req": _r(res.db_cpu_ms),
             }
         )
     return {"floor_rps": round(floor.rps, 1), "results": rows, "table": table(floor, rows)}
+
+
+def _with_cpu(server: Gunicorn, url: str, wrk: str, target: str, load: Load, *args) -> WrkResult:
+    """A measured wrk run, with the CPU per request of the workers and their backends."""
+    workers, backends = cpu.children(server.proc.pid), cpu.db_backends(url)
+    before = cpu.cpu_seconds(workers), cpu.cpu_seconds(backends)
+    res = _wrk(wrk, target, load, load.duration_s, *args)
+    if res.requests:
+        res.app_cpu_ms = (cpu.cpu_seconds(workers) - before[0]) / res.requests * 1000
+        if backends:
+            res.db_cpu_ms = (cpu.cpu_seconds(backends) - before[1]) / res.requests * 1000
+    return res
+
+
+def _r(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
 
 
 def table(floor: WrkResult, rows: list[dict]) -> str:

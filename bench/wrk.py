@@ -10,6 +10,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench import cpu
 from bench.dataset import BenchError
 
 LUA = Path(__file__).resolve().parent / "report.lua"
@@ -105,3 +106,22 @@ def parse(output: str) -> WrkResult:
         max_ms=data["max_us"] / 1000,
         errors=data["errors"],
     )
+
+
+def measured(
+    wrk: str, server, path: str, headers: dict[str, str], load: Load, db_url: str | None
+) -> WrkResult:
+    """Warm up, then one measured wrk run with the CPU the server's workers (and, given the
+    database URL, their PostgreSQL backends) spent per request."""
+    url = server.base + path
+    if load.warmup_s:
+        run_wrk(wrk, url, headers, load, duration_s=load.warmup_s)
+    workers = cpu.children(server.proc.pid)
+    backends = cpu.db_backends(db_url) if db_url else []
+    before = cpu.cpu_seconds(workers), cpu.cpu_seconds(backends)
+    res = run_wrk(wrk, url, headers, load)
+    if res.requests:
+        res.app_cpu_ms = (cpu.cpu_seconds(workers) - before[0]) / res.requests * 1000
+        if backends:
+            res.db_cpu_ms = (cpu.cpu_seconds(backends) - before[1]) / res.requests * 1000
+    return res
