@@ -27,11 +27,18 @@ run: install
 	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --no-control-socket --access-logfile - wsgi:app
 
 test: install
-	$(BIN)/pytest -q
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
-		echo "== again on PostgreSQL ($$TEST_DATABASE_URL)"; \
-		TEST_ON_POSTGRES=1 $(BIN)/pytest -q -m "not browser"; \
-	else echo "TEST_DATABASE_URL unset: PostgreSQL pass skipped"; fi
+		echo "== SQLite pass, and the PostgreSQL pass ($$TEST_DATABASE_URL) beside it"; \
+		TEST_ON_POSTGRES=1 $(BIN)/pytest -q -m "not browser" -p no:cacheprovider \
+			> .pytest-postgres.log 2>&1 & postgres=$$!; \
+		$(BIN)/pytest -q; sqlite=$$?; \
+		wait $$postgres; pg=$$?; \
+		echo "== PostgreSQL pass"; cat .pytest-postgres.log; \
+		test $$sqlite -eq 0 && test $$pg -eq 0; \
+	else \
+		$(BIN)/pytest -q; \
+		echo "TEST_DATABASE_URL unset: PostgreSQL pass skipped"; \
+	fi
 
 lint: install
 	$(BIN)/ruff check app tests bench

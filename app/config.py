@@ -45,6 +45,8 @@ class Config:
         # No pre-ping: it costs a round trip per request. A connection the server dropped
         # fails one request and is replaced; recycling keeps idle ones fresh.
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_recycle": 1800}
+        # Per-process caches kept true by PostgreSQL NOTIFY (app/services/cache.py); 0: off.
+        self.PROCESS_CACHES = os.environ.get("PROCESS_CACHES", "1") != "0"
         self.REDIS_URL = os.environ.get("REDIS_URL", "")
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
         self.RATELIMIT_HEADERS_ENABLED = True

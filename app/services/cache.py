@@ -39,7 +39,8 @@ CHANNEL = "dinghuo_cache"
 APPLICATION_NAME = "dinghuo cache listener"
 AUTH, CATALOG, STOCK = "auth", "catalog", "stock"
 TOPICS = (AUTH, CATALOG, STOCK)
-MAX_ENTRIES = {AUTH: 20_000, CATALOG: 5_000, STOCK: 200_000}
+# Bounds memory: a catalog entry with its renderings is some 20–80 KB.
+MAX_ENTRIES = {AUTH: 20_000, CATALOG: 2_000, STOCK: 200_000}
 RECONNECT_AFTER_S = 1.0
 SYNCED = "dinghuo.caches_synced"  # in a request's environ: its round trip is done
 _MISSING = object()

@@ -55,7 +55,7 @@ def _catalog_page(dealer, q: str, category_id: int | None) -> tuple[catalog_svc.
     return page, upto
 
 
-MAX_RENDERINGS = 16  # per page of products: locales × what its stock badges show
+MAX_RENDERINGS = 4  # per page of products: locales × what its stock badges show
 
 
 def _cards(page: catalog_svc.CatalogPage, q: str, category_id: int | None, restored: bool):

@@ -163,6 +163,8 @@ def test_list_statements_do_not_grow_with_the_page(client, catalog):
             event.remove(db.engine, "before_cursor_execute", count)
         return len(seen)
 
+    _list(client, catalog["admin"], "?q=BULK&per_page=3")  # warm: the new products dropped
+    # the cached token (a cache miss is one statement more, whatever the page size)
     assert statements(3) == statements(30)
 
 
