@@ -2,8 +2,9 @@
 
 A change holds for every request that starts after it was answered, in every process: a
 setting is read from the database when it is used (inside the caller's transaction, so an
-order stores the rate in force when it was placed), never from a per-process copy. Within one
-request the session's identity map keeps a row already read, so a page pays one small query.
+order stores the rate in force when it was placed). Only the catalog's display of
+`show_exact_stock` goes through services.cache, whose copy every process drops on any write
+to the settings table before its next request reads it.
 """
 
 from __future__ import annotations
