@@ -43,6 +43,7 @@ TOPICS = (AUTH, CATALOG, STOCK)
 MAX_ENTRIES = {AUTH: 20_000, CATALOG: 2_000, STOCK: 200_000}
 RECONNECT_AFTER_S = 1.0
 SYNCED = "dinghuo.caches_synced"  # in a request's environ: its round trip is done
+TRIGGERS_PRESENT = "SELECT 1 FROM pg_trigger WHERE tgname = 'products_notify_cache'"
 _MISSING = object()
 OFF = object()  # what lookup() answers when caches are off: read from the database
 # Connections inherited through fork() belong to the parent: never finalised in the child.
@@ -55,32 +56,39 @@ class Caches:
     def __init__(self) -> None:
         self.maps: dict[str, dict] = {topic: {} for topic in TOPICS}
         self.generations = dict.fromkeys(TOPICS, 0)
+        # Invalidations come from the request thread and the idle-drain thread: a store's
+        # check and insert must not interleave with a drop.
+        self.lock = threading.RLock()
 
     def apply(self, payload: str) -> None:
         topic, _, key = payload.partition(":")
-        if topic == STOCK and key.isdigit():
-            self.maps[STOCK].pop(int(key), None)
-            self.generations[STOCK] += 1
-        elif topic in self.maps:
-            self.drop(topic)
-        else:  # unknown payload: be safe
-            self.clear()
+        with self.lock:
+            if topic == STOCK and key.isdigit():
+                self.maps[STOCK].pop(int(key), None)
+                self.generations[STOCK] += 1
+            elif topic in self.maps:
+                self.drop(topic)
+            else:  # unknown payload: be safe
+                self.clear()
 
     def drop(self, topic: str) -> None:
-        self.maps[topic].clear()
-        self.generations[topic] += 1
+        with self.lock:
+            self.maps[topic].clear()
+            self.generations[topic] += 1
 
     def clear(self) -> None:
-        for topic in TOPICS:
-            self.drop(topic)
+        with self.lock:
+            for topic in TOPICS:
+                self.drop(topic)
 
     def store(self, topic: str, key: Hashable, value: Any, generation: int) -> None:
-        if self.generations[topic] != generation:
-            return  # an invalidation arrived while the value was being read
-        entries = self.maps[topic]
-        if len(entries) >= MAX_ENTRIES[topic]:
-            entries.pop(next(iter(entries)))  # oldest first
-        entries[key] = value
+        with self.lock:
+            if self.generations[topic] != generation:
+                return  # an invalidation arrived while the value was being read
+            entries = self.maps[topic]
+            if len(entries) >= MAX_ENTRIES[topic]:
+                entries.pop(next(iter(entries)))  # oldest first
+            entries[key] = value
 
 
 class Listener:
@@ -109,10 +117,26 @@ class Listener:
             return False
         try:
             conn = psycopg.connect(
-                self.dsn, autocommit=True, connect_timeout=5, application_name=APPLICATION_NAME
+                self.dsn,
+                autocommit=True,
+                connect_timeout=5,
+                application_name=APPLICATION_NAME,
+                # A connection dropped silently (NAT, failover) must fail fast, not hang the
+                # request holding the lock.
+                keepalives=1,
+                keepalives_idle=30,
+                keepalives_interval=10,
+                keepalives_count=3,
+                tcp_user_timeout=10_000,
             )
             conn.add_notify_handler(lambda n: self.caches.apply(n.payload))
             conn.execute(f"LISTEN {CHANNEL}")
+            if conn.execute(TRIGGERS_PRESENT).fetchone() is None:
+                # Migration 0013 not applied yet (a rolling deploy): nothing would tell us.
+                conn.close()
+                self.failed_at = time.monotonic()
+                log.warning("cache triggers missing (run `flask db upgrade`): caches off")
+                return False
         except psycopg.Error as err:
             self.failed_at = time.monotonic()
             log.warning("cache listener cannot connect: %s", err)
@@ -161,11 +185,10 @@ class Listener:
                 continue
             try:
                 ready, _, _ = select.select([conn.pgconn.socket], [], [], 30)
-            except (OSError, ValueError):
-                ready = []
+                if ready:
+                    self.sync()
+            except Exception:  # closed under us (lost()): wait, then look again
                 threading.Event().wait(RECONNECT_AFTER_S)
-            if ready:
-                self.sync()
 
 
 class Channel:
@@ -176,7 +199,8 @@ class Channel:
         self.listener: Listener | None = None
         self.enabled = app.config.get("PROCESS_CACHES", True)
         self._engine = None
-        self._own_commit = False
+        # Per thread: the thread that committed makes the next round trip, after its COMMIT.
+        self._own_commit = threading.local()
 
     def _listener(self) -> Listener | None:
         from app.extensions import db
@@ -196,7 +220,7 @@ class Channel:
         return self.listener
 
     def _committed(self, _conn) -> None:
-        self._own_commit = True
+        self._own_commit.pending = True
 
     def active(self) -> bool:
         """Catch up with the database (see the module's docstring); True when cached values
@@ -208,8 +232,8 @@ class Channel:
             return False
         # Once per request, and again after a commit of our own; outside requests, always.
         environ = request.environ if has_request_context() else {}
-        round_trip = self._own_commit or not environ.get(SYNCED)
-        self._own_commit = False
+        round_trip = getattr(self._own_commit, "pending", False) or not environ.get(SYNCED)
+        self._own_commit.pending = False
         if not listener.sync(round_trip):
             return False
         if has_request_context():

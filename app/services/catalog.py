@@ -259,6 +259,9 @@ def _kept_rows(key: tuple, load) -> tuple[_Rows, dict[int, int]]:
         return fresh[0]
 
     rows = channel.lookup(cache.CATALOG, key, read)
+    if rows is cache.OFF:  # the listener was lost just now: read through
+        rows = fresh[0] if fresh else load()
+        return rows, rows.available
     ids = [card.id for card, _ in rows.cards]
     # Stock read with a fresh page is as live as a separate read would be.
     known = (rows.available, stock_generation) if fresh else None

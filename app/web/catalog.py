@@ -61,7 +61,11 @@ MAX_RENDERINGS = 4  # per page of products: locales × what its stock badges sho
 def _cards(page: catalog_svc.CatalogPage, q: str, category_id: int | None, restored: bool):
     """The page's cards, rendered once per page of products and prices (kept with it, see
     CatalogPage.derived), locale, and what their stock badges show now."""
-    shown = tuple((item.status, item.shown_available) for item in page.items)
+    # What a card shows of stock: the badge, the number, and the next price break it can reach.
+    shown = tuple(
+        (item.status, item.shown_available, nb.from_qty if (nb := item.next_break) else None)
+        for item in page.items
+    )
     key = ("cards", str(get_locale()), q, category_id, restored, page.page, shown)
     html = page.derived.get(key)
     if html is None:

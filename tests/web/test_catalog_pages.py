@@ -188,3 +188,19 @@ def test_stock_refresh_is_one_conditional_request(shop):
 
 def test_stock_refresh_needs_a_dealer_session(shop):
     assert shop.get("/stock-badges?skus=DRK-001").status_code == 302
+
+
+def test_a_card_drops_a_break_its_stock_can_no_longer_reach(shop):
+    """Cards are kept rendered with their page: what stock decides on a card — here the next
+    price break, with exact stock hidden and the badge unchanged — must still follow stock."""
+    f.product("TEA-9", name="乌龙茶", list_price=4500, on_hand=100, low_stock_threshold=2)
+    tiers = {"GOLD": [{"min_qty": 1, "price": 4000}, {"min_qty": 10, "price": 3800}]}
+    products.replace_prices("TEA-9", tiers=tiers, dealers={})
+    settings.update_settings({"show_exact_stock": False})
+    f.web_login(shop, "sh")
+    assert "≥10箱 ¥38.00" in page(shop, "/catalog?q=TEA-9")
+    products.set_on_hand("TEA-9", 9)  # still "in stock", but 10 is out of reach
+    html = page(shop, "/catalog?q=TEA-9")
+    assert "badge-in_stock" in html and "≥10箱 ¥38.00" not in html
+    products.set_on_hand("TEA-9", 100)
+    assert "≥10箱 ¥38.00" in page(shop, "/catalog?q=TEA-9")
