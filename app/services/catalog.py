@@ -25,6 +25,7 @@ from app.extensions import db
 from app.models import Category, Dealer, DealerPrice, Product, ProductImage, StockLevel, TierPrice
 from app.models.catalog import product_tier_limits, query_grams
 from app.services import cache
+from app.services.cache import CATALOG
 from app.services.pricing import PriceBreak, PriceTable, resolve_table
 from app.services.quantities import BreakRow, PackRules, break_rows
 from app.services.settings import get_setting
@@ -221,6 +222,59 @@ def price_tables_for(dealer: Dealer, products: list) -> dict[int, PriceTable]:
         for pid, kind, min_qty, price in db.session.execute(_tables_stmt(_on_postgres()), params):
             rows[pid][kind].append(PriceBreak(min_qty, price))
     return {p.id: resolve_table(rows[p.id]["d"], rows[p.id]["t"], p.list_price) for p in products}
+
+
+def kept_price_tables(dealer: Dealer, products: list) -> dict[int, PriceTable]:
+    """price_tables_for, each product's table kept per process (topic catalog; the dealer's
+    tier is in the key, since a dealer moving tier is an auth write)."""
+    channel = cache.channel()
+    if not channel.active():
+        return price_tables_for(dealer, products)
+    by_id = {p.id: p for p in products}
+
+    def load(keys: list) -> dict:
+        tables = price_tables_for(dealer, [by_id[key[3]] for key in keys])
+        return {("table", dealer.id, dealer.tier_id, pid): t for pid, t in tables.items()}
+
+    keys = [("table", dealer.id, dealer.tier_id, pid) for pid in by_id]
+    return {key[3]: table for key, table in channel.cached_many(CATALOG, keys, load, None).items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Orderable:
+    """What placing an order needs of a product the dealer may order."""
+
+    id: int
+    sku: str
+    name: str
+    unit: str
+    min_order_qty: int
+    order_multiple: int
+    list_price: int
+
+
+def orderable(dealer: Dealer, skus: list[str]) -> dict[str, Orderable]:
+    """The products among `skus` the dealer may order (active, not limited to other tiers),
+    by SKU; kept per process per tier and SKU (topic catalog)."""
+
+    def read(wanted: list[str]) -> dict[str, Orderable]:
+        columns = [getattr(Product, name) for name in Orderable.__slots__]
+        stmt = select(*columns).where(visible_to(dealer), Product.sku.in_(wanted))
+        return {row.sku: Orderable(*row) for row in db.session.execute(stmt)}
+
+    channel = cache.channel()
+    if not channel.active():
+        return read(list(skus))
+
+    def load(keys: list) -> dict:
+        return {
+            ("orderable", dealer.tier_id, sku): row
+            for sku, row in read([key[2] for key in keys]).items()
+        }
+
+    keys = [("orderable", dealer.tier_id, sku) for sku in skus]
+    found = channel.cached_many(CATALOG, keys, load, None)
+    return {key[2]: row for key, row in found.items() if row is not None}
 
 
 @dataclass(frozen=True, slots=True)

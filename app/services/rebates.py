@@ -11,6 +11,8 @@ from app.errors import Invalid
 from app.extensions import db
 from app.models import Tier
 from app.money import MoneyError, apply_rate, parse_rate
+from app.services import cache
+from app.services.cache import CATALOG
 from app.services.settings import get_setting, update_settings
 
 
@@ -29,8 +31,9 @@ class RebatePolicy:
 
 
 def current_policy() -> RebatePolicy:
-    """The policy in force now."""
-    raw = get_setting("rebate_policy")
+    """The policy in force when this request started (kept per process, topic catalog: a
+    change is seen by every request that starts after it was committed)."""
+    raw = cache.cached(CATALOG, ("setting", "rebate_policy"), lambda: get_setting("rebate_policy"))
     rates = {code: Decimal(rate) for code, rate in raw["rates"].items()}
     return RebatePolicy(rates, Decimal(raw["max_use_ratio"]))
 

@@ -1,10 +1,9 @@
 """Brand-wide settings HQ can change without a deploy.
 
-A change holds for every request that starts after it was answered, in every process: a
-setting is read from the database when it is used (inside the caller's transaction, so an
-order stores the rate in force when it was placed). Only the catalog's display of
-`show_exact_stock` goes through services.cache, whose copy every process drops on any write
-to the settings table before its next request reads it.
+A change holds for every request that starts after it was answered, in every process. The
+hot readers (the catalog's `show_exact_stock`, the rebate policy an order is placed under)
+go through services.cache, whose copy every process drops on any write to the settings
+table before its next request reads it; everything else reads the database when used.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -14,7 +15,7 @@ from app.extensions import db
 from app.models import Dealer, LedgerEntry, Order, User, WalletAccount
 from app.models.orders import OPEN_STATUSES
 from app.models.wallet import ACCOUNTS, FUNDS, REBATE
-from app.services import audit, permissions
+from app.services import audit, permissions, written
 from app.services.accounts import dealer_by_code
 
 DEPOSIT = "deposit"
@@ -75,7 +76,7 @@ def post(
         balance = db.session.execute(move).scalar()
     if balance is None:
         raise InsufficientBalance(account)
-    entry = LedgerEntry(
+    row = dict(
         dealer_id=dealer_id,
         account=account,
         type=entry_type,
@@ -85,9 +86,12 @@ def post(
         order_id=order_id,
         memo=memo,
         created_by=by.id if by else None,
+        created_at=datetime.now(UTC),
     )
-    db.session.add(entry)
-    db.session.flush()
+    # A plain INSERT (services.written): the balance row stays locked until COMMIT.
+    [entry_id] = written.insert_rows(LedgerEntry.__table__, [row])
+    entry = LedgerEntry(id=entry_id, **row)
+    written.adopt(entry)
     return entry
 
 

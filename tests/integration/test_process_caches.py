@@ -10,8 +10,10 @@ import urllib.request
 
 import psycopg
 import pytest
+from sqlalchemy import select
 
 from app.extensions import db
+from app.models import Order
 from app.services.cache import APPLICATION_NAME
 from tests import factories as f
 from tests.servers import gunicorn
@@ -102,6 +104,42 @@ def test_the_apps_own_writes_show_at_once_in_this_process(client, brand):
         answer = client.patch("/api/v1/admin/products/TEA-1", json=body, headers=admin_headers)
         assert answer.status_code == 200, answer.get_json()
         assert tea(client, brand).get_json()["price"] == f"{100 + n}.00"
+
+
+def order_tea(client, headers, qty: int = 1):
+    body = {"lines": [{"sku": "TEA-1", "qty": qty}]}
+    return client.post("/api/v1/orders", json=body, headers=headers)
+
+
+def test_an_order_takes_the_price_and_policy_written_outside_the_app_a_moment_before(client, brand):
+    """Orders read products, price tables and the rebate policy from the caches too."""
+    f.deposit("SH001", 10_000_000)
+    db.session.commit()
+    assert order_tea(client, brand).get_json()["goods_amount"] == "100.00"
+    for n in range(1, ROUNDS // 3 + 1):
+        psql("UPDATE products SET list_price = %s WHERE sku = 'TEA-1'", (10_000 + n,))
+        rate = f"0.0{n % 10}"
+        psql(
+            "INSERT INTO settings (key, value) VALUES ('rebate_policy', %s)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (json.dumps({"rates": {"GOLD": rate}, "max_use_ratio": "0"}),),
+        )
+        placed = order_tea(client, brand).get_json()
+        assert placed["goods_amount"] == f"{100 + n / 100:.2f}", n
+        kept = db.session.scalar(select(Order.rebate_rate).where(Order.number == placed["number"]))
+        assert kept == rate, n
+
+
+def test_a_product_deactivated_or_limited_outside_the_app_cannot_be_ordered_next(client, brand):
+    f.deposit("SH001", 10_000_000)
+    db.session.commit()
+    for _ in range(ROUNDS // 3):
+        assert order_tea(client, brand).status_code == 201
+        psql("UPDATE products SET active = false WHERE sku = 'TEA-1'")
+        assert order_tea(client, brand).status_code == 422
+        psql("UPDATE products SET active = true, tier_restricted = true WHERE sku = 'TEA-1'")
+        assert order_tea(client, brand).status_code == 422
+        psql("UPDATE products SET tier_restricted = false WHERE sku = 'TEA-1'")
 
 
 WORKERS = 3
