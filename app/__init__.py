@@ -118,6 +118,8 @@ def register_system_routes(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
+    from app import rendering
     from app.web.helpers import register
 
     register(app)
+    rendering.init_app(app)

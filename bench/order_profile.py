@@ -109,19 +109,22 @@ def instrument(steps: Steps) -> None:
     from app.api.schemas import OrderCreateSchema
     from app.services import idempotency, wallet
     from app.services import orders as svc
+    from app.services.cache import Channel
 
     steps.wrap(api, "user_for_token", "auth: bearer token → user")
     steps.wrap(OrderCreateSchema, "load", "body: marshmallow load")
     steps.wrap(idempotency, "claim", "idempotency.claim (INSERT, no commit)")
-    steps.wrap(svc, "check_lines", "check_lines (products)")
-    steps.wrap(svc, "price_tables_for", "price_tables_for")
+    steps.wrap(svc, "check_lines", "check_lines (products, kept)")
+    steps.wrap(svc, "kept_price_tables", "price tables (kept per process)")
     steps.wrap(svc, "current_policy", "current_policy (settings)")
     steps.wrap(wallet, "ensure_accounts", "wallet.ensure_accounts")
     steps.wrap(svc, "_reserve", "_reserve (3 guarded UPDATEs)")
     steps.wrap(svc, "_shortage", "_shortage (409: rollback + read)")
     steps.wrap(svc, "_pay", "_pay → wallet.post (UPDATE + INSERT)")
-    steps.wrap(svc, "place_order", "place_order: build ORM objects")
-    steps.wrap(Session, "flush", "Session.flush (INSERTs, UPDATE number)")
+    steps.wrap(svc, "place_order", "place_order: the rest")
+    steps.wrap(svc, "_write_order", "_write_order (INSERTs, UPDATE number)")
+    steps.wrap(Session, "flush", "Session.flush (what is left for the ORM)")
+    steps.wrap(Channel, "active", "caches: catch up (round trip)")
     steps.wrap(Session, "commit", "Session.commit")
     steps.wrap(api_orders, "reply", "reply: marshmallow dump")
     steps.wrap(idempotency, "remember", "idempotency.remember (answer kept with the key)")

@@ -9,11 +9,12 @@ the announcement names no tier at all); its reads count once however many of its
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, exists, func, insert, or_, select
+from sqlalchemy import and_, bindparam, case, exists, func, insert, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -344,11 +345,26 @@ def dealer_announcements(
 def unread_query(user: User):
     """SELECT count(*) of the published announcements addressed to the user's dealer that
     this user has not read (a statement, to be combined with others)."""
+    if user.dealer is None or not user.dealer.active:
+        return select(func.count(Announcement.id)).where(False)
+    return _unread(user.id, user.dealer.tier_id, utcnow())
+
+
+def _unread(user_id, tier_id, now):
     not_read = ~exists().where(
         AnnouncementRead.announcement_id == Announcement.id,
-        AnnouncementRead.user_id == user.id,
+        AnnouncementRead.user_id == user_id,
     )
-    return select(func.count(Announcement.id)).where(*_visible_to(user, utcnow()), not_read)
+    return select(func.count(Announcement.id)).where(
+        _published(now), _addressed(Announcement.id, tier_id), not_read
+    )
+
+
+@functools.cache
+def unread_statement():
+    """unread_query for an active dealer's user, built once: bound parameters `user_id`,
+    `tier_id` and `now`."""
+    return _unread(bindparam("user_id"), bindparam("tier_id"), bindparam("now"))
 
 
 def unread_count(user: User) -> int:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 
 from app.errors import Invalid
 from app.extensions import db
@@ -218,6 +219,12 @@ def clear(user: User) -> None:
 
 def count_query(user: User):
     return select(func.count()).where(CartItem.user_id == user.id)
+
+
+@functools.cache
+def count_statement():
+    """count_query built once, for the bound parameter `user_id`."""
+    return select(func.count()).where(CartItem.user_id == bindparam("user_id"))
 
 
 def count(user: User) -> int:

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from app.errors import Conflict, Invalid
 from app.extensions import db
 from app.models import IdempotencyKey
+from app.services import written
 
 KEEP_FOR = timedelta(hours=48)  # the contract promises at least 24 hours
 PURGE_CHANCE = 0.02  # expired keys are swept by one claim in fifty
@@ -50,13 +51,16 @@ def claim(user_id: int, key: str, print_: str) -> IdempotencyKey | Replay:
     now = datetime.now(UTC)
     if random.random() < PURGE_CHANCE:
         db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < now - KEEP_FOR))
-    row = IdempotencyKey(user_id=user_id, key=key, fingerprint=print_, created_at=now)
-    db.session.add(row)
+    values = dict(user_id=user_id, key=key, fingerprint=print_, created_at=now)
     try:
-        db.session.flush()
-        return row
+        [key_id] = written.insert_rows(IdempotencyKey.__table__, [values])
     except IntegrityError:
         db.session.rollback()
+    else:
+        unanswered = dict(response_status=None, response_body=None, order_id=None)
+        row = IdempotencyKey(id=key_id, **values, **unanswered)
+        written.adopt(row)
+        return row
     existing = db.session.scalar(
         select(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
     )

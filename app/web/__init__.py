@@ -1,5 +1,7 @@
 """Dealer pages: one guard on the whole blueprint; every lookup is scoped to the dealer."""
 
+import functools
+
 from flask import Blueprint, abort, g, request
 from flask_login import current_user, login_required
 
@@ -13,20 +15,29 @@ def require_dealer():
         abort(403)
 
 
+@functools.cache
+def _badges_statement():
+    from sqlalchemy import select
+
+    from app.services import announcements as announcements_svc
+    from app.services import cart as cart_svc
+
+    return select(
+        cart_svc.count_statement().scalar_subquery(),
+        announcements_svc.unread_statement().scalar_subquery(),
+    )
+
+
 def tab_badges() -> tuple[int, int]:
-    """The tab bar's counts (cart lines, unread announcements), read in one statement once
-    per page view."""
+    """The tab bar's counts (cart lines, unread announcements), read in one statement (built
+    once per process) once per page view."""
     if "tab_badges" not in g:
-        from sqlalchemy import select
-
         from app.extensions import db
-        from app.services import announcements, cart
+        from app.models.types import utcnow
 
-        both = select(
-            cart.count_query(current_user).scalar_subquery(),
-            announcements.unread_query(current_user).scalar_subquery(),
-        )
-        g.tab_badges = tuple(db.session.execute(both).one())
+        user = current_user._get_current_object()
+        params = {"user_id": user.id, "tier_id": user.dealer.tier_id, "now": utcnow()}
+        g.tab_badges = tuple(db.session.execute(_badges_statement(), params).one())
     return g.tab_badges
 
 
