@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from bisect import bisect_right
 from urllib.parse import parse_qs, urlsplit
 
 from flask import current_app, jsonify, make_response, render_template, request, url_for
@@ -13,6 +14,7 @@ from markupsafe import Markup
 
 from app.services import cart as cart_svc
 from app.services import catalog as catalog_svc
+from app.services.quantities import break_rows
 from app.web import bp
 from app.web.forms import new_key
 from app.web.helpers import stock_label
@@ -56,21 +58,31 @@ def _catalog_page(dealer, q: str, category_id: int | None) -> tuple[catalog_svc.
 
 
 MAX_RENDERINGS = 4  # per page of products: locales × what its stock badges show
+_BREAK_STARTS = "break starts"  # each card's price-break quantities, kept with the page
 
 
 def _cards(page: catalog_svc.CatalogPage, q: str, category_id: int | None, restored: bool):
     """The page's cards, rendered once per page of products and prices (kept with it, see
     CatalogPage.derived), locale, and what their stock badges show now."""
-    # What a card shows of stock: the badge, the number, and the next price break it can reach.
+    # What a card shows of stock: the badge, the number, and which of its price breaks stock
+    # can reach (the next break it names follows from those).
+    starts = page.derived.get(_BREAK_STARTS)
+    if starts is None:
+        starts = page.derived[_BREAK_STARTS] = [
+            [row.from_qty for row in break_rows(item.table.breaks, item.rules)]
+            for item in page.items
+        ]
     shown = tuple(
-        (item.status, item.shown_available, nb.from_qty if (nb := item.next_break) else None)
-        for item in page.items
+        (item.status, item.shown_available, -1 if most is None else bisect_right(rows, most))
+        for item, rows in zip(page.items, starts, strict=True)
+        for most in (item.max_qty,)
     )
     key = ("cards", str(get_locale()), q, category_id, restored, page.page, shown)
     html = page.derived.get(key)
     if html is None:
-        if len(page.derived) > MAX_RENDERINGS:
+        if len(page.derived) > MAX_RENDERINGS + 1:
             page.derived.clear()
+            page.derived[_BREAK_STARTS] = starts
         context = {"page": page, "q": q, "category_id": category_id, "restored": restored}
         html = page.derived[key] = Markup(render_template("dealer/_cards.html", **context))
     return html
