@@ -11,7 +11,17 @@ from sqlalchemy import text
 
 from app import static_assets
 from app.config import Config
-from app.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
+from app.extensions import (
+    babel,
+    csrf,
+    db,
+    htmx,
+    limiter,
+    limiter_on_writes_only,
+    login_manager,
+    migrate,
+)
+from app.sessions import KeptSerializerSessions
 
 ROOT = Path(__file__).resolve().parent.parent
 LANGUAGES = ("zh_CN", "en")
@@ -28,6 +38,7 @@ def create_app(config: object | None = None) -> Flask:
         instance_path=str(ROOT / "instance"),
     )
     app.config.from_object(config or Config())
+    app.session_interface = KeptSerializerSessions()
     _no_jit_on_postgres(app)
     register_extensions(app)
     register_blueprints(app)
@@ -65,6 +76,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
+    limiter_on_writes_only(app)
     htmx.init_app(app)
     from app.services import cache
 

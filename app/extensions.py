@@ -1,5 +1,7 @@
 """Unbound Flask extensions; create_app() binds them."""
 
+from functools import partial, wraps
+
 from flask import request
 from flask_babel import Babel
 from flask_limiter import Limiter
@@ -41,11 +43,39 @@ def _client_ip() -> str:
 limiter = Limiter(key_func=_client_ip, default_limits=[])
 
 
+READS = ("GET", "HEAD", "OPTIONS")
+
+
 @limiter.request_filter
 def _reads_are_not_limited() -> bool:
-    """Every limit is on a POST (logins, carrier webhooks): reads skip the limiter's
-    per-request lookups altogether."""
-    return request.method in ("GET", "HEAD", "OPTIONS")
+    """Every limit is on a POST (logins, carrier webhooks): reads are never limited."""
+    return request.method in READS
+
+
+def limiter_on_writes_only(app) -> None:
+    """Reads skip the limiter's request hooks altogether (its before, after and teardown
+    hooks cost a read a tenth of the app's per-request time even when filtered out)."""
+
+    def owned(hook) -> bool:
+        bound_to = getattr(hook, "__self__", None)
+        return bound_to is limiter or (isinstance(hook, partial) and hook.args[:1] == (limiter,))
+
+    def on_writes(hook, passthrough: bool):
+        @wraps(hook.func if isinstance(hook, partial) else hook)
+        def hook_on_writes(*args):
+            if request.method in READS:
+                return args[0] if passthrough else None
+            return hook(*args)
+
+        return hook_on_writes
+
+    for registry, passthrough in (
+        (app.before_request_funcs, False),
+        (app.after_request_funcs, True),  # an after_request hook hands the response on
+        (app.teardown_request_funcs, False),
+    ):
+        hooks = registry.get(None, [])
+        registry[None] = [on_writes(h, passthrough) if owned(h) else h for h in hooks]
 
 
 def failed_login(response) -> bool:

@@ -155,3 +155,27 @@ def test_successful_logins_never_count_against_the_limits(client, people, app):
     for _ in range(limit + 5):
         data = {"username": "sh", "password": f.PASSWORD, "csrf_token": token}
         assert client.post("/login", data=data).status_code == 302
+
+
+def test_reads_skip_the_limiters_hooks_and_writes_still_pass_through_them(app):
+    """Every limit is on a POST; the limiter's request hooks are wrapped to run on writes
+    only (app.extensions.limiter_on_writes_only), so none of them is registered bare."""
+    from functools import partial
+
+    from app.extensions import limiter
+
+    hooks = [
+        *app.before_request_funcs[None],
+        *app.after_request_funcs[None],
+        *app.teardown_request_funcs[None],
+    ]
+    bare = [
+        h
+        for h in hooks
+        if getattr(h, "__self__", None) is limiter
+        or (isinstance(h, partial) and h.args[:1] == (limiter,))
+    ]
+    assert bare == []
+    limiters = [h for h in hooks if getattr(h, "__qualname__", "").startswith("Limiter.")]
+    assert len(limiters) == 3
+    assert all(hasattr(h, "__wrapped__") for h in limiters)
