@@ -9,7 +9,7 @@ from babel import Locale
 from flask import Flask, request
 from sqlalchemy import text
 
-from app import static_assets
+from app import security, static_assets
 from app.config import Config
 from app.extensions import (
     babel,
@@ -68,6 +68,7 @@ def select_locale() -> Locale:
 def register_extensions(app: Flask) -> None:
     # First, so that its after_request hook runs last: it compresses the final response.
     static_assets.init_app(app)
+    security.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     login_manager.init_app(app)

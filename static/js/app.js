@@ -213,8 +213,29 @@
   }
   showActiveChips();
 
+  /* Behaviour the pages ask for with data- attributes (the Content-Security-Policy allows
+     no inline handlers): confirm before a form goes, submit a field's form when it changes,
+     and an upload's progress. */
+  document.addEventListener("submit", function (event) {
+    var question = event.target.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) event.preventDefault();
+  }, true);
+  document.addEventListener("change", function (event) {
+    var field = event.target.closest && event.target.closest("[data-submit-on-change]");
+    if (field && field.form) field.form.requestSubmit();
+  });
+  document.addEventListener("htmx:xhr:progress", function (event) {
+    var form = event.target.closest && event.target.closest("[data-upload-progress]");
+    var bar = form && form.querySelector("progress");
+    if (!bar || !event.detail.total || bar.value >= 100) return;
+    bar.value = Math.round(event.detail.loaded * 100 / event.detail.total);
+    var state = form.querySelector("[data-checking]");
+    if (bar.value >= 100 && state) state.textContent = state.getAttribute("data-checking");
+  });
+
   /* A plain form submits once; the server's idempotency key covers the rest. */
   document.addEventListener("submit", function (event) {
+    if (event.defaultPrevented) return;
     var button = event.target.querySelector("[data-once]");
     if (!button) return;
     if (button.disabled) { event.preventDefault(); return; }

@@ -263,7 +263,10 @@ def test_the_delivery_note_has_everything_the_driver_and_the_dealer_need(shop):
     receipt = shop.client.get(f"/admin/shipments/{shipment.id}/note?paper=80mm")
     receipt_page = receipt.get_data(as_text=True)
     assert "paper-80mm" in receipt_page
-    assert "@page { size: 80mm 115mm; margin: 3mm; }" in receipt_page  # as long as its line
+    sheet = re.search(r'href="(/admin/shipments/\d+/receipt-page\.css)"', receipt_page).group(1)
+    css = shop.client.get(sheet)
+    assert css.mimetype == "text/css"
+    assert css.get_data(as_text=True) == "@page { size: 80mm 115mm; margin: 3mm; }\n"  # its line
 
 
 def test_the_print_stylesheet_hides_the_frame_and_sizes_the_page():
