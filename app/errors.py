@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from marshmallow import ValidationError
@@ -137,8 +137,14 @@ def handle_validation_error(err: ValidationError):
 def handle_http_error(err: HTTPException):
     if _wants_json():
         code = (err.name or "error").lower().replace(" ", "_")
-        return problem(err.code or 500, code, err.name, err.description or err.name)
-    return _page(err.code or 500, _http_message(err))
+        response = problem(err.code or 500, code, err.name, err.description or err.name)
+    else:
+        response = make_response(_page(err.code or 500, _http_message(err)))
+    # What the error itself says in headers: `Allow` on a 405 (RFC 9110), `Retry-After`.
+    for name, value in err.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
 
 
 def _http_message(err: HTTPException) -> str:

@@ -367,3 +367,18 @@ def test_a_body_larger_than_any_upload_is_413_before_it_is_read(client, admin_h)
     )
     assert response.status_code == 413
     assert response.mimetype == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    "method, path, allowed",
+    [
+        ("DELETE", "/api/v1/catalog", {"GET", "HEAD", "OPTIONS"}),
+        ("PUT", "/api/v1/orders", {"GET", "HEAD", "OPTIONS", "POST"}),
+        ("POST", "/healthz", {"GET", "HEAD", "OPTIONS"}),
+        ("DELETE", "/login", {"GET", "HEAD", "OPTIONS", "POST"}),
+    ],
+)
+def test_a_method_the_path_does_not_support_is_405_with_allow(client, method, path, allowed):
+    response = client.open(path, method=method)
+    assert response.status_code == 405
+    assert {m.strip() for m in response.headers["Allow"].split(",")} == allowed
