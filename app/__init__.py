@@ -9,7 +9,7 @@ from babel import Locale
 from flask import Flask, request
 from sqlalchemy import text
 
-from app import security, static_assets
+from app import observability, security, static_assets
 from app.config import Config
 from app.extensions import (
     babel,
@@ -69,6 +69,7 @@ def register_extensions(app: Flask) -> None:
     # First, so that its after_request hook runs last: it compresses the final response.
     static_assets.init_app(app)
     security.init_app(app)
+    observability.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     login_manager.init_app(app)
@@ -124,10 +125,50 @@ def register_system_routes(app: Flask) -> None:
             return {"status": "unavailable"}, 503
         return {"status": "ok"}
 
+    @app.get("/readyz")
+    def readyz():
+        """Ready for traffic: the database answers, its schema is at the migrations' head,
+        and Redis answers when one is configured. 503 names what is not."""
+        checks = readiness(app)
+        ready = all(value == "ok" for value in checks.values())
+        return {"status": "ready" if ready else "unavailable", "checks": checks}, (
+            200 if ready else 503
+        )
+
     @app.get("/ping")
     def ping():
         """The framework floor for benchmarks: no database, no session."""
         return "ok"
+
+
+def readiness(app: Flask) -> dict[str, str]:
+    """Each check's outcome: "ok", or why not."""
+    checks = {}
+    try:
+        versions = db.session.execute(text("SELECT version_num FROM alembic_version"))
+        current = {row[0] for row in versions}
+        heads = app.extensions.get("migration_heads")
+        if heads is None:
+            from alembic.script import ScriptDirectory
+
+            heads = app.extensions["migration_heads"] = set(
+                ScriptDirectory(str(ROOT / "migrations")).get_heads()
+            )
+        checks["database"] = "ok"
+        checks["migrations"] = "ok" if current == heads else "not at head: run flask db upgrade"
+    except Exception as err:  # unreachable, or no schema at all
+        db.session.rollback()
+        checks["database"] = f"unavailable: {type(err).__name__}"
+        checks["migrations"] = "unknown"
+    if app.config.get("REDIS_URL"):
+        import redis
+
+        try:
+            redis.Redis.from_url(app.config["REDIS_URL"], socket_timeout=1).ping()
+            checks["redis"] = "ok"
+        except redis.RedisError as err:
+            checks["redis"] = f"unavailable: {type(err).__name__}"
+    return checks
 
 
 def register_template_helpers(app: Flask) -> None:

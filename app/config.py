@@ -48,6 +48,7 @@ class Config:
         # Per-process caches kept true by PostgreSQL NOTIFY (app/services/cache.py); 0: off.
         self.PROCESS_CACHES = os.environ.get("PROCESS_CACHES", "1") != "0"
         self.REDIS_URL = os.environ.get("REDIS_URL", "")
+        self.LOG_JSON = os.environ.get("LOG_JSON", "1") != "0"
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
         self.RATELIMIT_HEADERS_ENABLED = True
         self.SESSION_COOKIE_HTTPONLY = True
