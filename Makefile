@@ -24,7 +24,7 @@ run: install
 	$(FLASK) db upgrade
 	$(FLASK) demo-data --if-empty
 	$(FLASK) demo-logins
-	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --no-control-socket --access-logfile - wsgi:app
+	GUNICORN_BIND=127.0.0.1:$(PORT) WEB_CONCURRENCY=2 $(BIN)/gunicorn wsgi:app  # gunicorn.conf.py
 
 test: install
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \

@@ -8,6 +8,7 @@ from pathlib import Path
 from babel import Locale
 from flask import Flask, request
 from sqlalchemy import text
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import observability, security, static_assets
 from app.config import Config
@@ -39,6 +40,10 @@ def create_app(config: object | None = None) -> Flask:
     )
     app.config.from_object(config or Config())
     app.session_interface = KeptSerializerSessions()
+    if hops := app.config.get("PROXY_HOPS", 0):
+        # Behind a load balancer: the client's address and scheme from its X-Forwarded-*
+        # headers (per-IP login limits would otherwise count every client as the balancer).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     _no_jit_on_postgres(app)
     register_extensions(app)
     register_blueprints(app)
@@ -155,7 +160,7 @@ def readiness(app: Flask) -> dict[str, str]:
                 ScriptDirectory(str(ROOT / "migrations")).get_heads()
             )
         checks["database"] = "ok"
-        checks["migrations"] = "ok" if current == heads else "not at head: run flask db upgrade"
+        checks["migrations"] = _schema_check(current, heads)
     except Exception as err:  # unreachable, or no schema at all
         db.session.rollback()
         checks["database"] = f"unavailable: {type(err).__name__}"
@@ -169,6 +174,23 @@ def readiness(app: Flask) -> dict[str, str]:
         except redis.RedisError as err:
             checks["redis"] = f"unavailable: {type(err).__name__}"
     return checks
+
+
+def _schema_check(current: set[str], heads: set[str]) -> str:
+    """At this code's head: ok. Ahead of it (a revision this code does not know, migrated by a
+    newer host mid-deploy; migrations only add): ok too. Behind it: not ready."""
+    if current == heads:
+        return "ok"
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory(str(ROOT / "migrations"))
+    known = set()
+    for revision in current:
+        try:
+            known.add(script.get_revision(revision) is not None)
+        except Exception:  # unknown to this code: a newer migration
+            known.add(False)
+    return "ok" if current and known == {False} else "not at head: run flask db upgrade"
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -346,6 +346,9 @@ def run() -> int:
 
 
 def main() -> int:
+    # The servers' logs (every request is a line) are this run's only: start them afresh.
+    for old_log in RESULTS.glob("*.log"):
+        old_log.unlink()
     try:
         return run()
     except BenchError as err:

@@ -45,7 +45,10 @@ class Gunicorn:
     def __enter__(self) -> Gunicorn:
         cmd = [_gunicorn(), "-w", str(self.workers), "-b", f"127.0.0.1:{self.port}"]
         # No access log; no control socket (a `make run` nearby may own the default path).
-        cmd += ["--error-logfile", str(self.log_path), "--no-control-socket", self.app]
+        # gunicorn.conf.py's defaults otherwise, but no worker recycling in the middle of a
+        # measurement (it would empty the app's caches, and never the floor's).
+        cmd += ["--max-requests", "0", "--error-logfile", str(self.log_path)]
+        cmd += ["--no-control-socket", self.app]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         # The app's own tracebacks go to stderr: into the same log, so a 500 can be read.
         with self.log_path.open("ab") as log:

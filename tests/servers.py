@@ -8,6 +8,7 @@ import secrets
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -37,21 +38,26 @@ def gunicorn(database_url: str, workers: int):
     }
     binary = Path(sys.executable).parent / "gunicorn"
     cmd = [str(binary), "-w", str(workers), "-b", f"127.0.0.1:{port}", "--no-control-socket"]
-    proc = subprocess.Popen(
-        [*cmd, "wsgi:app"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/healthz", timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    pytest.fail(f"gunicorn did not start: {proc.stderr.read().decode()[-2000:]}")
-                time.sleep(0.2)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
+    # The workers log every request to stderr: a file, never a pipe nobody drains.
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(
+            [*cmd, "wsgi:app"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=errors
+        )
+        try:
+            yield _started(proc, errors, f"http://127.0.0.1:{port}")
+        finally:
+            proc.terminate()
+            proc.wait(timeout=15)
+
+
+def _started(proc, errors, base: str) -> str:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=1):
+                return base
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                errors.seek(0)
+                pytest.fail(f"gunicorn did not start: {errors.read().decode()[-2000:]}")
+            time.sleep(0.2)

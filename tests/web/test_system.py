@@ -49,8 +49,11 @@ def test_readyz_is_503_when_the_schema_is_behind(client):
 
     from app.extensions import db
 
+    from alembic.script import ScriptDirectory
+
     head = db.session.scalar(text("SELECT version_num FROM alembic_version"))
-    db.session.execute(text("UPDATE alembic_version SET version_num = 'older'"))
+    older = ScriptDirectory("migrations").get_revision(head).down_revision
+    db.session.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": older})
     db.session.commit()
     try:
         response = client.get("/readyz")
@@ -110,3 +113,33 @@ def test_each_request_is_one_json_log_line_with_its_id_status_and_role(client, c
     assert anonymous["duration_ms"] >= 0 and anonymous["level"] == "info"
     assert (dealer["request_id"], dealer["status"], dealer["role"]) == ("trace-2", 200, "dealer")
     assert dealer["user_id"] == buyer.id
+
+
+def test_readyz_stays_ready_when_the_database_is_ahead_of_this_code(client):
+    """Mid-deploy a newer host has migrated: hosts on the old code keep serving."""
+    from sqlalchemy import text
+
+    from app.extensions import db
+
+    head = db.session.scalar(text("SELECT version_num FROM alembic_version"))
+    db.session.execute(text("UPDATE alembic_version SET version_num = 'ffffffffffff'"))
+    db.session.commit()
+    try:
+        assert client.get("/readyz").status_code == 200
+    finally:
+        db.session.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": head})
+        db.session.commit()
+
+
+@pytest.mark.no_db
+def test_behind_a_load_balancer_the_clients_address_is_taken_from_it():
+    from flask import request
+
+    config = TestConfig("sqlite://")
+    config.PROXY_HOPS = 1
+    app = create_app(config)
+    app.add_url_rule("/whoami", "whoami", lambda: request.remote_addr)
+    headers = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
+    assert app.test_client().get("/whoami", headers=headers).get_data(as_text=True) == (
+        "203.0.113.9"
+    )
