@@ -45,11 +45,10 @@ def test_readyz_is_ready_with_the_database_at_the_migrations_head(client):
 
 
 def test_readyz_is_503_when_the_schema_is_behind(client):
+    from alembic.script import ScriptDirectory
     from sqlalchemy import text
 
     from app.extensions import db
-
-    from alembic.script import ScriptDirectory
 
     head = db.session.scalar(text("SELECT version_num FROM alembic_version"))
     older = ScriptDirectory("migrations").get_revision(head).down_revision
