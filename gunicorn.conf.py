@@ -13,9 +13,12 @@ directory; `gunicorn wsgi:app` is then the whole command line).
 | GUNICORN_MAX_REQUESTS_JITTER | random extra, so workers do not restart together | 1000 |
 | GUNICORN_CONTROL_SOCKET | this instance's control socket; unset: none | none |
 | GUNICORN_ACCESS_LOG | access log file ("-": stderr); the app logs each request anyway | off |
+| PROMETHEUS_MULTIPROC_DIR | where the workers keep their metrics (emptied by you) | a fresh one |
 """
 
 import os
+import shutil
+import tempfile
 
 
 def _int(name: str, default: int) -> int:
@@ -42,3 +45,21 @@ accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 # One line per request with the id the app put on the answer (X-Request-ID).
 access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms rid=%({x-request-id}o)s ua="%(a)s"'
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+# Every worker counts its metrics in files here; /metrics adds them up (app/metrics.py). The
+# variable must be set before a worker imports prometheus_client: this file runs first.
+if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="dinghuo-metrics-")
+    os.environ["DINGHUO_METRICS_DIR_MADE"] = "1"  # ours to remove (a reload keeps it)
+
+
+def child_exit(server, worker):
+    """A worker's live gauges go with it (its counters stay in the totals)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if os.environ.get("DINGHUO_METRICS_DIR_MADE") == "1":
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)

@@ -10,7 +10,7 @@ from flask import Flask, request
 from sqlalchemy import text
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import observability, security, static_assets
+from app import metrics, observability, security, static_assets
 from app.config import Config
 from app.extensions import (
     babel,
@@ -75,6 +75,7 @@ def register_extensions(app: Flask) -> None:
     static_assets.init_app(app)
     security.init_app(app)
     observability.init_app(app)
+    metrics.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     login_manager.init_app(app)

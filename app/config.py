@@ -49,6 +49,7 @@ class Config:
         self.PROCESS_CACHES = os.environ.get("PROCESS_CACHES", "1") != "0"
         self.REDIS_URL = os.environ.get("REDIS_URL", "")
         self.LOG_JSON = os.environ.get("LOG_JSON", "1") != "0"
+        self.METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
         # How many proxies in front add X-Forwarded-For/-Proto/-Host (0: none, trust nothing).
         self.PROXY_HOPS = int(os.environ.get("PROXY_HOPS", "0"))
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"

@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 from flask import Flask, Response, g, has_request_context, request
 from sqlalchemy import inspect
 
+from app import metrics
+
 HEADER = "X-Request-ID"
 _SANE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 log = logging.getLogger("dinghuo.request")
@@ -85,6 +87,8 @@ def init_app(app: Flask) -> None:
         response.headers[HEADER] = g.get("request_id") or ""
         started = g.get("request_started")
         if started is not None:
+            seconds = time.perf_counter() - started
+            metrics.observe(request.method, response.status_code, seconds)
             role, user_id = _who()
             log.info(
                 "%s %s %s",
@@ -94,7 +98,7 @@ def init_app(app: Flask) -> None:
                 extra={
                     "request_id": g.get("request_id"),
                     "status": response.status_code,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "duration_ms": round(seconds * 1000, 2),
                     "role": role,
                     "user_id": user_id,
                 },

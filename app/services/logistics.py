@@ -19,6 +19,7 @@ from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import selectinload
 
+from app import metrics
 from app.errors import Conflict, Invalid, NotFound
 from app.extensions import db
 from app.models import (
@@ -301,6 +302,7 @@ def record_events(
     if repeats:
         db.session.execute(CarrierEvent.__table__.insert(), repeats)
     db.session.commit()
+    metrics.count_webhook_outcomes(outcomes)
     return outcomes
 
 

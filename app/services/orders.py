@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import contains_eager, selectinload
 
+from app import metrics
 from app.errors import Conflict, DomainError, Invalid, NotFound
 from app.extensions import db
 from app.models import (
@@ -137,6 +138,7 @@ def _event(order: Order, status: str, by: User | None, reason: str = "") -> None
     )
 
 
+@metrics.counts_orders
 def place_order(
     user: User,
     lines: list[LineRequest],
