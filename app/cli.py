@@ -1,4 +1,6 @@
-"""flask --app wsgi create-admin | demo-data | demo-logins."""
+"""flask --app wsgi create-admin | demo-data | demo-logins | backup | restore."""
+
+from pathlib import Path
 
 import click
 from flask import Flask
@@ -37,3 +39,37 @@ def register_cli(app: Flask) -> None:
         for who, username, password in demo.demo_logins():
             click.echo(f"  {username:<8} / {password:<10} {who}")
         click.echo("")
+
+    register_backup_cli(app)
+
+
+def register_backup_cli(app: Flask) -> None:
+    @app.cli.command("backup")
+    @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+    def backup_command(path: Path):
+        """Back up the whole database to PATH (pg_dump custom format, or an SQLite copy)."""
+        from app.services import backups
+
+        try:
+            backups.backup(app.config["SQLALCHEMY_DATABASE_URI"], path)
+        except backups.BackupError as err:
+            raise click.ClickException(str(err)) from err
+        click.echo(f"Backed up to {path} ({path.stat().st_size:,} bytes).")
+
+    @app.cli.command("restore")
+    @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+    @click.option("--yes", is_flag=True, help="Do not ask: replace the database now.")
+    def restore_command(path: Path, yes: bool):
+        """Replace the database's contents with the backup at PATH (all or nothing). Stop
+        the app first: its processes keep what they cached."""
+        from app.extensions import db
+        from app.services import backups
+
+        if not yes:
+            click.confirm(f"Replace everything in the database with {path}?", abort=True)
+        db.engine.dispose()  # hold no connection (and no lock) while the tables are replaced
+        try:
+            backups.restore(app.config["SQLALCHEMY_DATABASE_URI"], path)
+        except backups.BackupError as err:
+            raise click.ClickException(str(err)) from err
+        click.echo(f"Restored from {path}.")
