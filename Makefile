@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: install run test test-sqlite test-postgres lint bench clean
+.PHONY: install run test test-sqlite test-postgres lint bench drill clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,11 @@ bench: install
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.dashboard
 	$(BIN)/python -m bench.imports
+
+# A fault drill (not part of `make test`): 4 workers killed at random under load, then every
+# invariant checked in SQL (bench/drill.py).
+drill: install
+	$(BIN)/python -m bench.drill
 
 clean:
 	rm -rf $(VENV) .pytest_cache
