@@ -9,6 +9,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.session import Session as FlaskSession
 from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
 from sqlalchemy import MetaData
@@ -28,7 +29,23 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-db = SQLAlchemy(model_class=Base)
+HOLD_COMMITS = "hold_commits"
+
+
+class AppSession(FlaskSession):
+    """Flask-SQLAlchemy's session, whose commits can be held: while `session.info` has
+    HOLD_COMMITS, commit() only flushes, and whoever set it commits once at the end. An
+    idempotent API call (app.api.idempotent) keeps its answer with its writes that way, in
+    one transaction, whatever the services it calls commit on the way."""
+
+    def commit(self) -> None:
+        if self.info.get(HOLD_COMMITS):
+            self.flush()
+            return
+        super().commit()
+
+
+db = SQLAlchemy(model_class=Base, session_options={"class_": AppSession})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

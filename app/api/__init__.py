@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, make_response, request
 
 from app.errors import BadRequest, Forbidden, Unauthorized
-from app.services import permissions
+from app.extensions import db
+from app.services import idempotency, permissions
 from app.services.accounts import user_for_token
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -68,6 +69,47 @@ def _authorize(role: str, can: str | None = None) -> None:
         permissions.require(g.api_user, can)
     if role == DEALER and not g.api_user.is_dealer:
         raise Forbidden("This endpoint is for dealer users.", code="dealer_only")
+
+
+def idempotent(view: Callable):
+    """An API write that honours `Idempotency-Key` as POST /orders does (CONTRACT §2): the
+    same key and body get the first answer again, with `Idempotent-Replayed: true`, and
+    change nothing more; the same key with another body is 422 idempotency_key_reused. The
+    claim, everything the call writes and its answer commit together (the services' commits
+    are held until the answer is kept), so a retry after a lost answer never acts twice and
+    never finds a half-done call. A refused call keeps nothing, so a corrected retry may use
+    the key. Apply under @doc (the caller is known by then)."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        key = request.headers.get("Idempotency-Key")
+        if key is None:
+            return view(*args, **kwargs)
+        print_ = idempotency.request_fingerprint(request.method, request.path, request.get_data())
+        claimed = idempotency.claim(g.api_user.id, key, print_)
+        if isinstance(claimed, idempotency.Replay):
+            return replayed(claimed)
+        with idempotency.held_commits():
+            response = make_response(view(*args, **kwargs))
+            if claimed not in db.session:  # a service rolled back and went on: claim again
+                claimed = idempotency.claim(g.api_user.id, key, print_)
+                if isinstance(claimed, idempotency.Replay):  # another request won meanwhile
+                    db.session.rollback()
+                    return replayed(claimed)
+            idempotency.remember(claimed, response.status_code, response.get_data(as_text=True))
+        db.session.commit()
+        return response
+
+    return wrapper
+
+
+def replayed(replay) -> Response:
+    """The stored answer of an earlier call with the same key and body."""
+    response = current_app.response_class(
+        replay.body, status=replay.status, mimetype="application/json"
+    )
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
 
 
 def json_body() -> dict:

@@ -3,7 +3,7 @@
 from flask import g
 from marshmallow import validate
 
-from app.api import ADMIN, bp, doc, load, reply
+from app.api import ADMIN, bp, doc, idempotent, load, reply
 from app.api.fields import Str, StrictInt
 from app.api.products_admin import HqProductOutSchema, hq_view
 from app.api.schemas import (
@@ -46,6 +46,7 @@ class StockCountSchema(StrictSchema):
     status=201,
     errors=WRITE_ERRORS,
 )
+@idempotent
 def create_tier():
     data = load(TierCreateSchema())
     return reply(TierOutSchema(), accounts.create_tier(data["code"], data["name"]), 201)
@@ -60,6 +61,7 @@ def create_tier():
     status=201,
     errors=WRITE_ERRORS,
 )
+@idempotent
 def create_dealer():
     dealer = accounts.create_dealer(**load(DealerCreateSchema()))
     return reply(DealerOutSchema(), dealer, 201)
@@ -87,6 +89,7 @@ def update_dealer(code: str):
     status=201,
     errors=WRITE_ERRORS,
 )
+@idempotent
 def create_dealer_user(code: str):
     user = accounts.create_dealer_user(code, **load(DealerUserCreateSchema()))
     return reply(UserOutSchema(), user, 201)
@@ -101,6 +104,7 @@ def create_dealer_user(code: str):
     status=201,
     errors=WRITE_ERRORS,
 )
+@idempotent
 def create_product():
     product = products.create_product(load(ProductCreateSchema()), by=g.api_user)
     return reply(HqProductOutSchema(), hq_view(products.hq_product(product.sku)), 201)
@@ -154,6 +158,7 @@ def get_prices(sku: str):
     response=StockOutSchema,
     errors=WRITE_ERRORS,
 )
+@idempotent
 def set_stock(sku: str):
     data = load(StockCountSchema())
     level = products.set_on_hand(sku, data["on_hand"], reason=data["reason"], by=g.api_user)

@@ -4,7 +4,7 @@ read the published ones addressed to their tier and mark them read."""
 from flask import g, request
 from marshmallow import Schema, fields, validate
 
-from app.api import ADMIN, DEALER, bp, doc, load, reply, reply_page
+from app.api import ADMIN, DEALER, bp, doc, idempotent, load, reply, reply_page
 from app.api.fields import INT32_MAX, Str
 from app.api.schemas import PagedSchema, StrictSchema
 from app.errors import NotFound
@@ -86,6 +86,7 @@ def _id(announcement_id: str) -> int:
     status=201,
     errors=(400, 401, 403, 422),
 )
+@idempotent
 def create_announcement():
     data = load(AnnouncementCreateSchema())
     created = announcements.create_announcement(
@@ -162,6 +163,7 @@ def dealer_get_announcement(announcement_id: str):
     response=DealerAnnouncementSchema,
     errors=(401, 403, 404),
 )
+@idempotent
 def dealer_read_announcement(announcement_id: str):
     found = announcements.mark_read(g.api_user, _id(announcement_id))
     return reply(DealerAnnouncementSchema(), found)

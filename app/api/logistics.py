@@ -3,7 +3,7 @@ read a carrier's event log; a list of shipments needing attention."""
 
 from flask import g, request
 
-from app.api import ADMIN, bp, doc, load, reply, reply_page
+from app.api import ADMIN, bp, doc, idempotent, load, reply, reply_page
 from app.api.schemas import (
     AttentionListSchema,
     CarrierCreatedSchema,
@@ -38,6 +38,7 @@ READ_ERRORS = (401, 403, 404)
     status=201,
     errors=WRITE_ERRORS,
 )
+@idempotent
 def create_shipment(number: str):
     data = load(ShipmentCreateSchema())
     lines = [ShipLine(line["sku"], line["qty"]) for line in data["lines"] or ()] or None

@@ -2,7 +2,7 @@
 
 from flask import g, request, send_file
 
-from app.api import ADMIN, DEALER, bp, doc, json_body, reply, reply_page
+from app.api import ADMIN, DEALER, bp, doc, idempotent, json_body, reply, reply_page
 from app.api.fields import INT32_MAX
 from app.api.schemas import (
     AdminNoticeOutSchema,
@@ -52,6 +52,7 @@ def _submitted_body() -> tuple[dict, tuple[bytes, str] | None]:
     status=201,
     errors=NOTICE_ERRORS,
 )
+@idempotent
 def create_deposit_notice():
     data, receipt = _submitted_body()
     notice = notices.submit_notice(
@@ -112,6 +113,7 @@ def admin_list_deposit_notices():
     response=AdminNoticeOutSchema,
     errors=(401, 403, 404, 409),
 )
+@idempotent
 def admin_confirm_deposit_notice(notice_id: str):
     return reply(AdminNoticeOutSchema(), notices.confirm_notice(g.api_user, _id(notice_id)))
 
@@ -125,6 +127,7 @@ def admin_confirm_deposit_notice(notice_id: str):
     response=AdminNoticeOutSchema,
     errors=NOTICE_ERRORS,
 )
+@idempotent
 def admin_reject_deposit_notice(notice_id: str):
     data = RejectSchema().load(json_body())
     return reply(

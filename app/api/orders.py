@@ -3,7 +3,7 @@
 from flask import current_app, g, request
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from app.api import ADMIN, DEALER, bp, doc, json_body, reply, reply_page
+from app.api import ADMIN, DEALER, bp, doc, idempotent, json_body, reply, reply_page
 from app.api.fields import Str
 from app.api.schemas import (
     AdjustmentSchema,
@@ -116,6 +116,7 @@ def get_order(number: str):
     response=OrderDetailSchema,
     errors=(401, 403, 404, 409),
 )
+@idempotent
 def cancel_order(number: str):
     return _detail(orders.cancel_order(g.api_user, number))
 
@@ -155,6 +156,7 @@ def list_wallet_entries():
     response=OrderDetailSchema,
     errors=(401, 403, 404, 409),
 )
+@idempotent
 def approve_order(number: str):
     return _detail(orders.approve_order(g.api_user, number))
 
@@ -168,6 +170,7 @@ def approve_order(number: str):
     response=OrderDetailSchema,
     errors=ORDER_ERRORS,
 )
+@idempotent
 def reject_order(number: str):
     reason = RejectSchema().load(json_body())["reason"]
     return _detail(orders.reject_order(g.api_user, number, reason))
@@ -244,6 +247,7 @@ def admin_get_order(number: str):
     status=201,
     errors=ORDER_ERRORS,
 )
+@idempotent
 def record_deposit(code: str):
     data = DepositSchema().load(json_body())
     entry, created = wallet.record_deposit(code, data["amount"], data["reference"], g.api_user)
@@ -260,6 +264,7 @@ def record_deposit(code: str):
     status=201,
     errors=ORDER_ERRORS,
 )
+@idempotent
 def record_adjustment(code: str):
     data = AdjustmentSchema().load(json_body())
     entry = wallet.adjust(code, data["account"], data["amount"], data["memo"], g.api_user)

@@ -3,7 +3,7 @@
 from flask import g
 from marshmallow import Schema, fields, validate
 
-from app.api import ADMIN, bp, doc, load, reply
+from app.api import ADMIN, bp, doc, idempotent, load, reply
 from app.api.fields import Money, Str, StrictBool
 from app.api.schemas import StrictSchema
 from app.services import permissions, settlements
@@ -61,6 +61,7 @@ class SettlementOutSchema(Schema):
     status=201,
     errors=(400, 401, 403, 409, 422),
 )
+@idempotent
 def post_settlement():
     data = load(SettlementSchema())
     result = settlements.settle(

@@ -3,7 +3,7 @@
 from flask import g
 from marshmallow import Schema, fields, validate
 
-from app.api import ADMIN, bp, doc, load, reply
+from app.api import ADMIN, bp, doc, idempotent, load, reply
 from app.api.fields import Str, StrictBool
 from app.api.schemas import USERNAME, StrictSchema
 from app.models.accounts import HQ_ROLES
@@ -43,6 +43,7 @@ class StaffOutSchema(Schema):
     status=201,
     errors=(400, 401, 403, 409, 422),
 )
+@idempotent
 def create_staff_user():
     data = load(StaffCreateSchema())
     user = staff.create_staff(

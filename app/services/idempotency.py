@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -12,7 +13,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.errors import Conflict, Invalid
-from app.extensions import db
+from app.extensions import HOLD_COMMITS, db
 from app.models import IdempotencyKey
 from app.services import written
 
@@ -34,6 +35,28 @@ def fingerprint(method: str, path: str, payload: object) -> str:
     """A stable hash of what was asked, independent of JSON key order and spacing."""
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
+
+
+def request_fingerprint(method: str, path: str, body: bytes) -> str:
+    """fingerprint() of a request's JSON body (key order and spacing aside), else of its
+    bytes."""
+    try:
+        payload = json.loads(body) if body else {}
+    except ValueError:
+        payload = {"bytes": hashlib.sha256(body).hexdigest()}
+    return fingerprint(method, path, payload)
+
+
+@contextmanager
+def held_commits():
+    """Within it, the services' commits only flush (extensions.AppSession): the caller
+    commits everything at once, or an error rolls everything back."""
+    session = db.session()
+    session.info[HOLD_COMMITS] = True
+    try:
+        yield
+    finally:
+        session.info.pop(HOLD_COMMITS, None)
 
 
 def claim(user_id: int, key: str, print_: str) -> IdempotencyKey | Replay:
