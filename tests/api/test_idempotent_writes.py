@@ -47,7 +47,20 @@ def shop(client):
 
 
 # (name, who, path, body, another body): `path` may name the shop's orders.
+SETTLEMENT = {
+    "period": "2026Q4",
+    "from": "2026-10-01",
+    "to": "2026-12-01",
+    "brackets": [{"min_amount": "10.00", "rate": "0.01"}],
+}
 CALLS = [
+    (
+        "settlement",
+        "admin",
+        "/admin/rebate-settlements",
+        SETTLEMENT,
+        {**SETTLEMENT, "period": "2026Q3"},
+    ),
     (
         "tier",
         "admin",
