@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import LedgerEntry, Order
+from app.models import LedgerEntry, Order, OrderEvent
 from app.money import parse_fen
 from app.services import wallet
 from tests import factories as f
@@ -278,3 +278,33 @@ def test_one_period_settled_concurrently_is_credited_once(app, client):
         select(func.count(LedgerEntry.id)).where(LedgerEntry.type == "settlement")
     )
     assert entries == 1
+
+
+def test_twenty_identical_approvals_with_one_key_approve_once_and_agree(app, client):
+    """An HQ client retrying an approval on one Idempotency-Key, all at once: one approval
+    (one event), and every answer is that approval (replayed) or 'still in progress'."""
+    f.tier("GOLD", "金牌")
+    f.dealer("SH001", "GOLD")
+    buyer = f.api_headers(f.dealer_user("SH001", "buyer"))
+    admin = {**f.api_headers(f.admin("hq")), "Idempotency-Key": "approve-once"}
+    f.product("TEA-1", list_price=1_000, on_hand=10)
+    f.deposit("SH001", 100_000)
+    db.session.commit()
+    body = {"lines": [{"sku": "TEA-1", "qty": 1}]}
+    number = client.post("/api/v1/orders", json=body, headers=buyer).get_json()["number"]
+    url = f"/api/v1/admin/orders/{number}/approve"
+
+    results = run_together([lambda: send(app.test_client(), "post", url, admin) for _ in range(20)])
+
+    statuses = Counter(status for status, _ in results)
+    assert set(statuses) <= {200, 409}, results[:3]
+    answered = [answer for status, answer in results if status == 200]
+    assert answered and all(answer == answered[0] for answer in answered)
+    assert all(a["code"] == "idempotency_request_in_progress" for s, a in results if s == 409)
+    db.session.rollback()
+    events = db.session.scalars(
+        select(OrderEvent.status).join(Order).where(Order.number == number)
+    ).all()
+    assert sorted(events) == ["approved", "submitted"]
+    replay = client.post(url, headers=admin)
+    assert replay.status_code == 200 and replay.get_json() == answered[0]
