@@ -81,9 +81,8 @@ def test_scrolling_to_the_bottom_loads_the_whole_catalog(demo, app, page, sign_i
         if count >= total:
             break
         page.mouse.wheel(0, 100_000)
-        page.wait_for_function(
-            f"document.querySelectorAll('{CARDS}').length > {count}", timeout=5_000
-        )
+        # (not wait_for_function: its polling evaluates a string, which the CSP refuses)
+        expect(cards.nth(count)).to_be_attached(timeout=5_000)
     expect(cards).to_have_count(total)
     expect(page.locator("li.more")).to_have_count(0)  # the end: no sentinel left
     assert skus_on(page) == expected  # every product once, in order: no page loaded twice
