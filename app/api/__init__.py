@@ -85,13 +85,17 @@ def idempotent(view: Callable):
         key = request.headers.get("Idempotency-Key")
         if key is None:
             return view(*args, **kwargs)
-        print_ = idempotency.request_fingerprint(request.method, request.path, request.get_data())
+        print_ = idempotency.request_fingerprint(request)
         claimed = idempotency.claim(g.api_user.id, key, print_)
         if isinstance(claimed, idempotency.Replay):
             return replayed(claimed)
+        session = db.session()
+        session.info.pop(idempotency.ROLLED_BACK, None)
         with idempotency.held_commits():
             response = make_response(view(*args, **kwargs))
-            if claimed not in db.session:  # a service rolled back and went on: claim again
+            if session.info.pop(idempotency.ROLLED_BACK, False):
+                # A service rolled back on the way and went on (its claim went too): the
+                # writes left are the ones after it; claim again to keep the answer with them.
                 claimed = idempotency.claim(g.api_user.id, key, print_)
                 if isinstance(claimed, idempotency.Replay):  # another request won meanwhile
                     db.session.rollback()

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import random
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from flask import current_app
+from sqlalchemy import delete, event, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from app.errors import Conflict, Invalid
 from app.extensions import HOLD_COMMITS, db
@@ -37,14 +40,36 @@ def fingerprint(method: str, path: str, payload: object) -> str:
     return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
 
 
-def request_fingerprint(method: str, path: str, body: bytes) -> str:
-    """fingerprint() of a request's JSON body (key order and spacing aside), else of its
-    bytes."""
-    try:
-        payload = json.loads(body) if body else {}
-    except ValueError:
-        payload = {"bytes": hashlib.sha256(body).hexdigest()}
-    return fingerprint(method, path, payload)
+def request_fingerprint(req) -> str:
+    """What a request asked, for comparing a retry with the first call: an HMAC keyed by the
+    app's secret (bodies may hold passwords) of the method, the path and what was sent, a
+    JSON body by its value (key order and spacing aside), a multipart form by its fields and
+    each file's contents (the boundary changes with every send), anything else by its bytes."""
+    if req.mimetype == "multipart/form-data":
+        files = []
+        for name, upload in req.files.items(multi=True):
+            files.append([name, upload.filename or "", hashlib.sha256(upload.read()).hexdigest()])
+            upload.seek(0)
+        payload = {"form": sorted(req.form.items(multi=True)), "files": sorted(files)}
+    else:
+        body = req.get_data()
+        try:
+            payload = json.loads(body) if body else {}
+        except ValueError:
+            payload = {"bytes": hashlib.sha256(body).hexdigest()}
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    message = f"{req.method} {req.path}\n{canonical}".encode()
+    return hmac.new(current_app.secret_key.encode(), message, hashlib.sha256).hexdigest()
+
+
+ROLLED_BACK = "idempotency.rolled_back"
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _note_rollback(session, previous_transaction) -> None:
+    """Tells an idempotent call that a service rolled back on the way (its claim went too)."""
+    if previous_transaction.parent is None:
+        session.info[ROLLED_BACK] = True
 
 
 @contextmanager

@@ -208,3 +208,28 @@ def test_without_a_key_nothing_changes_from_before(shop):
     body = {"code": "SILVER", "name": "银牌"}
     assert shop.client.post(url, json=body, headers=shop.admin).status_code == 201
     assert_problem(shop.client.post(url, json=body, headers=shop.admin), 409)
+
+
+def test_an_upload_sent_again_is_the_same_call_whatever_its_multipart_boundary(
+    shop, app, tmp_path, monkeypatch
+):
+    import io
+
+    monkeypatch.setitem(app.config, "RECEIPTS_DIR", str(tmp_path / "receipts"))
+    from tests.api.test_deposit_notices import PNG as png
+
+    def upload(content: bytes, key: str = "upload-1"):
+        data = {"amount": "50.00", "reference": "ICBC-F", "receipt": (io.BytesIO(content), "r.png")}
+        headers = {**shop.buyer, "Idempotency-Key": key}
+        url = f"{API}/wallet/deposit-notices"
+        return shop.client.post(url, data=data, headers=headers, content_type="multipart/form-data")
+
+    first = upload(png)
+    assert first.status_code == 201, first.get_json()
+    after_first = db_state()
+    again = upload(png)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json() == first.get_json()
+    assert db_state() == after_first
+    assert len(list((tmp_path / "receipts").rglob("*.*"))) <= 2  # no second file kept
+    assert_problem(upload(png + b"more"), 422, "idempotency_key_reused")  # another file
