@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
+# e.g. TEST_WORKERS="-n 2": pytest-xdist workers per pass (each with a database of its own).
+# Off by default: with both passes side by side on 2 cores it gained nothing (see README).
+TEST_WORKERS ?=
 FLASK := $(BIN)/flask --app wsgi
 
 .PHONY: install run test test-sqlite test-postgres lint bench drill clean
@@ -29,14 +32,14 @@ run: install
 test: install
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== SQLite pass, and the PostgreSQL pass ($$TEST_DATABASE_URL) beside it"; \
-		TEST_ON_POSTGRES=1 $(BIN)/pytest -q -m "not browser" -p no:cacheprovider \
-			> .pytest-postgres.log 2>&1 & postgres=$$!; \
-		$(BIN)/pytest -q; sqlite=$$?; \
+		TEST_ON_POSTGRES=1 $(BIN)/pytest -q $(TEST_WORKERS) -m "not browser" \
+			-p no:cacheprovider > .pytest-postgres.log 2>&1 & postgres=$$!; \
+		$(BIN)/pytest -q $(TEST_WORKERS); sqlite=$$?; \
 		wait $$postgres; pg=$$?; \
 		echo "== PostgreSQL pass"; cat .pytest-postgres.log; \
 		test $$sqlite -eq 0 && test $$pg -eq 0; \
 	else \
-		$(BIN)/pytest -q; \
+		$(BIN)/pytest -q $(TEST_WORKERS); \
 		echo "TEST_DATABASE_URL unset: PostgreSQL pass skipped"; \
 	fi
 

@@ -86,7 +86,8 @@ def test_a_session_ends_on_the_next_page_when_its_user_is_deactivated(client, br
 def test_a_lost_listener_clears_the_caches_and_reads_through_until_it_is_back(client, brand):
     assert tea(client, brand).get_json()["price"] == "100.00"
     psql(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        " WHERE application_name = %s AND datname = current_database()",
         (APPLICATION_NAME,),
     )
     psql("UPDATE products SET list_price = 12300 WHERE sku = 'TEA-1'")
