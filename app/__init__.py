@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from importlib.resources import files
 from pathlib import Path
 
@@ -153,15 +154,8 @@ def readiness(app: Flask) -> dict[str, str]:
     try:
         versions = db.session.execute(text("SELECT version_num FROM alembic_version"))
         current = {row[0] for row in versions}
-        heads = app.extensions.get("migration_heads")
-        if heads is None:
-            from alembic.script import ScriptDirectory
-
-            heads = app.extensions["migration_heads"] = set(
-                ScriptDirectory(str(ROOT / "migrations")).get_heads()
-            )
         checks["database"] = "ok"
-        checks["migrations"] = _schema_check(current, heads)
+        checks["migrations"] = _schema_check(current)
     except Exception as err:  # unreachable, or no schema at all
         db.session.rollback()
         checks["database"] = f"unavailable: {type(err).__name__}"
@@ -177,14 +171,20 @@ def readiness(app: Flask) -> dict[str, str]:
     return checks
 
 
-def _schema_check(current: set[str], heads: set[str]) -> str:
-    """At this code's head: ok. Ahead of it (a revision this code does not know, migrated by a
-    newer host mid-deploy; migrations only add): ok too. Behind it: not ready."""
-    if current == heads:
-        return "ok"
+@functools.cache
+def _migrations():
+    """The migration scripts this code ships with (read once per process)."""
     from alembic.script import ScriptDirectory
 
-    script = ScriptDirectory(str(ROOT / "migrations"))
+    return ScriptDirectory(str(ROOT / "migrations"))
+
+
+def _schema_check(current: set[str]) -> str:
+    """At this code's head: ok. Ahead of it (a revision this code does not know, migrated by a
+    newer host mid-deploy; migrations only add): ok too. Behind it: not ready."""
+    script = _migrations()
+    if current == set(script.get_heads()):
+        return "ok"
     known = set()
     for revision in current:
         try:

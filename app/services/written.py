@@ -47,7 +47,7 @@ _ADOPTED = "written.adopted"
 
 
 @event.listens_for(Session, "after_commit")
-def _kept(session) -> None:
+def _written_for_good(session) -> None:
     session.info.pop(_ADOPTED, None)
 
 

@@ -1,5 +1,7 @@
 """Operational routes: health check, the htmx asset, the benchmark floor."""
 
+from contextlib import contextmanager
+
 import pytest
 
 from app import create_app
@@ -44,23 +46,30 @@ def test_readyz_is_ready_with_the_database_at_the_migrations_head(client):
     }
 
 
-def test_readyz_is_503_when_the_schema_is_behind(client):
+@contextmanager
+def schema_version(version: str | None = None):
+    """alembic_version set to `version` (default: the revision before head) for a while."""
     from alembic.script import ScriptDirectory
     from sqlalchemy import text
 
     from app.extensions import db
 
     head = db.session.scalar(text("SELECT version_num FROM alembic_version"))
-    older = ScriptDirectory("migrations").get_revision(head).down_revision
-    db.session.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": older})
+    version = version or ScriptDirectory("migrations").get_revision(head).down_revision
+    db.session.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": version})
     db.session.commit()
     try:
-        response = client.get("/readyz")
-        assert response.status_code == 503
-        assert response.get_json()["checks"]["migrations"].startswith("not at head")
+        yield
     finally:
         db.session.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": head})
         db.session.commit()
+
+
+def test_readyz_is_503_when_the_schema_is_behind(client):
+    with schema_version():
+        response = client.get("/readyz")
+        assert response.status_code == 503
+        assert response.get_json()["checks"]["migrations"].startswith("not at head")
 
 
 @pytest.mark.no_db
@@ -116,18 +125,8 @@ def test_each_request_is_one_json_log_line_with_its_id_status_and_role(client, c
 
 def test_readyz_stays_ready_when_the_database_is_ahead_of_this_code(client):
     """Mid-deploy a newer host has migrated: hosts on the old code keep serving."""
-    from sqlalchemy import text
-
-    from app.extensions import db
-
-    head = db.session.scalar(text("SELECT version_num FROM alembic_version"))
-    db.session.execute(text("UPDATE alembic_version SET version_num = 'ffffffffffff'"))
-    db.session.commit()
-    try:
+    with schema_version("ffffffffffff"):
         assert client.get("/readyz").status_code == 200
-    finally:
-        db.session.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": head})
-        db.session.commit()
 
 
 @pytest.mark.no_db
