@@ -3,9 +3,20 @@
 import re
 from decimal import ROUND_HALF_UP, Decimal
 
-# Ten digits of yuan (under ¥10 billion) keep every product of price and quantity in 64 bits.
-_MONEY = re.compile(r"^(-?)(\d{1,10})(?:\.(\d{1,2}))?$")
-_RATE = re.compile(r"^(\d{1,3})(?:\.(\d{1,6}))?$")
+# Ten significant digits of yuan (under ¥10 billion) keep every product of price and quantity
+# in 64 bits. ASCII digits only (int() would also read "١٢"); the API declares these patterns.
+_YUAN = r"(?:0+|0*[1-9][0-9]{0,9})"
+_CENTS = r"(?:\.[0-9]{1,2})?"
+_ABOVE_ZERO = rf"(?:0*[1-9][0-9]{{0,9}}{_CENTS}|0+\.(?:0[1-9]|[1-9][0-9]?))"
+MONEY_PATTERN = rf"^{_YUAN}{_CENTS}$"
+SIGNED_MONEY_PATTERN = rf"^-?{_YUAN}{_CENTS}$"
+POSITIVE_MONEY_PATTERN = rf"^{_ABOVE_ZERO}$"
+NONZERO_MONEY_PATTERN = rf"^-?{_ABOVE_ZERO}$"
+_MONEY = re.compile(r"(-?)(0+|0*[1-9][0-9]{0,9})(?:\.([0-9]{1,2}))?")
+# A ratio from 0 to 1 with at most six decimals.
+RATE_PATTERN = r"^(?:0+(?:\.[0-9]{1,6})?|0*1(?:\.0{1,6})?)$"
+_RATE = re.compile(RATE_PATTERN)
+_DECIMAL = re.compile(r"[0-9]{1,10}(?:\.[0-9]{1,6})?")
 
 
 class MoneyError(ValueError):
@@ -17,7 +28,7 @@ def parse_fen(value: object, *, allow_negative: bool = False) -> int:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise MoneyError('Must be a decimal string such as "12.50".')
     text = str(value).strip()
-    match = _MONEY.match(text)
+    match = _MONEY.fullmatch(text)
     if not match:
         raise MoneyError('Must be a number with at most two decimals, such as "12.50".')
     sign, yuan, frac = match.groups()
@@ -43,12 +54,12 @@ def display_fen(fen: int) -> str:
 
 def parse_rate(value: object) -> Decimal:
     """A ratio such as "0.03" (0 ≤ rate ≤ 1, at most six decimals)."""
-    if not isinstance(value, str) or not _RATE.match(value.strip()):
-        raise MoneyError('Must be a decimal string such as "0.03".')
-    rate = Decimal(value.strip())
-    if rate > 1:
-        raise MoneyError("Must be between 0 and 1.")
-    return rate
+    text = value.strip() if isinstance(value, str) else ""
+    if _RATE.fullmatch(text):
+        return Decimal(text)
+    if _DECIMAL.fullmatch(text):
+        raise MoneyError("Must be between 0 and 1, with at most six decimals.")
+    raise MoneyError('Must be a decimal string such as "0.03".')
 
 
 def apply_rate(fen: int, rate: Decimal) -> int:

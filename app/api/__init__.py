@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from functools import wraps
 
 from flask import Blueprint, Response, current_app, g, jsonify, make_response, request
 
-from app.errors import BadRequest, Forbidden, Unauthorized
+from app.errors import BadRequest, Forbidden, Invalid, Unauthorized
 from app.extensions import db
 from app.services import idempotency, permissions
 from app.services.accounts import user_for_token
@@ -28,11 +29,17 @@ def doc(
     query=None,
     response=None,
     status: int = 200,
+    also: dict[int, str] | None = None,
     errors: tuple[int, ...] = (),
     can: str | None = None,
+    request_content: dict | None = None,
+    response_content: dict | None = None,
 ):
     """Record what a view takes and returns (for OpenAPI) and enforce its role; an HQ view
-    (role ADMIN) is open to the HQ roles carrying `can` (default: admin only, §3a)."""
+    (role ADMIN) is open to the HQ roles carrying `can` (default: admin only, §3a).
+    request_content and response_content are OpenAPI media types for bodies other than JSON
+    (files); a JSON `response` is described beside them. `also` names other success statuses
+    with the same body ({200: "Already recorded"})."""
     if role == ADMIN:
         can = can or permissions.ADMIN
 
@@ -49,8 +56,11 @@ def doc(
             "query": query,
             "response": response,
             "status": status,
+            "also": also or {},
             "errors": errors,
             "can": can,
+            "request_content": request_content,
+            "response_content": response_content,
         }
         return wrapper
 
@@ -117,13 +127,29 @@ def replayed(replay) -> Response:
 
 
 def json_body() -> dict:
-    """The request's JSON object; raises BadRequest (400) when it is not one."""
+    """The request's JSON object; raises BadRequest (400) when it is not one. A PATCH must
+    name at least one field (its description says minProperties 1): 422 otherwise."""
     data = request.get_json(silent=True, force=True) if request.data else {}
     if data is None:
         raise BadRequest("The body is not valid JSON.", code="invalid_json")
     if not isinstance(data, dict):
         raise BadRequest("The body must be a JSON object.", code="invalid_json")
+    if b"\\u" in request.data and _has_lone_surrogate(data):
+        # JSON can spell half of a UTF-16 pair ("\ud800"); no database column can store it.
+        raise BadRequest("The body holds an unpaired UTF-16 surrogate.", code="invalid_json")
+    if request.method == "PATCH" and not data:
+        raise Invalid(
+            "Send at least one field to change.", errors={"body": ["Name a field to change."]}
+        )
     return data
+
+
+def _has_lone_surrogate(data) -> bool:
+    try:
+        json.dumps(data, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def load(schema, *, partial: bool = False) -> dict:

@@ -70,8 +70,7 @@ class ImportResultSchema(Schema):
     applied = fields.Boolean()
 
 
-# The bodies as OpenAPI media types (the API's doc() describes JSON bodies only; these ride
-# along in api_doc for the OpenAPI builder).
+# The bodies as OpenAPI media types (for doc()'s request_content and response_content).
 FILE_BODY = {
     "text/csv": {"schema": {"type": "string"}},
     import_files.XLSX_TYPE: {"schema": {"type": "string", "format": "binary"}},
@@ -87,11 +86,6 @@ FILE_ANSWER = {
     "text/csv": {"schema": {"type": "string"}},
     import_files.XLSX_TYPE: {"schema": {"type": "string", "format": "binary"}},
 }
-
-
-def _described(view, **media):
-    view.api_doc.update(media)
-    return view
 
 
 def _query(schema: Schema) -> dict:
@@ -130,16 +124,14 @@ for _kind in KINDS:
     bp.add_url_rule(
         f"/admin/imports/{_kind}",
         endpoint=f"import_{_kind}",
-        view_func=_described(
-            doc(
-                summary=f"Check (dry_run) or apply a {_kind} file, all rows or none",
-                role=ADMIN,
-                query=ImportQuerySchema,
-                response=ImportResultSchema,
-                errors=(400, 401, 403, 409, 422),
-            )(lambda kind=_kind: _import(kind)),
+        view_func=doc(
+            summary=f"Check (dry_run) or apply a {_kind} file, all rows or none",
+            role=ADMIN,
+            query=ImportQuerySchema,
+            response=ImportResultSchema,
+            errors=(400, 401, 403, 409, 413, 422),
             request_content=FILE_BODY,
-        ),
+        )(lambda kind=_kind: _import(kind)),
         methods=["POST"],
     )
 
@@ -157,14 +149,12 @@ for _kind in KINDS:
     bp.add_url_rule(
         f"/admin/exports/{_kind}",
         endpoint=f"export_{_kind}",
-        view_func=_described(
-            doc(
-                summary=f"Download every {_kind} row in the import's format (CSV or .xlsx)",
-                role=ADMIN,
-                query=ExportQuerySchema,
-                errors=(401, 403, 422),
-            )(lambda kind=_kind: _export(kind)),
+        view_func=doc(
+            summary=f"Download every {_kind} row in the import's format (CSV or .xlsx)",
+            role=ADMIN,
+            query=ExportQuerySchema,
+            errors=(401, 403, 422),
             response_content=FILE_ANSWER,
-        ),
+        )(lambda kind=_kind: _export(kind)),
         methods=["GET"],
     )

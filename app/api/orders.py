@@ -240,6 +240,7 @@ def admin_get_order(number: str):
 @bp.post("/admin/dealers/<code>/wallet/deposits")
 @doc(
     summary="Record a bank transfer once per reference",
+    also={200: "The reference was recorded before, for the same dealer and amount"},
     role=ADMIN,
     can=permissions.WALLET,
     body=DepositSchema,

@@ -2,15 +2,13 @@
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from app.api.fields import Money, Str, StrictBool, StrictInt, TableMap
+from app.api.fields import WORD_CLASS, Money, Pattern, Rate, Str, StrictBool, StrictInt, TableMap
 from app.money import format_fen
 from app.services import logistics
 
-CODE = validate.Regexp(
-    r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$", error="Use 1–32 letters, digits, _ . -"
-)
-SKU = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", error="Use 1–64 letters, digits, _ . -")
-USERNAME = validate.Regexp(r"^\S{1,64}$", error="Use 1–64 characters without spaces.")
+CODE = Pattern(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$", error="Use 1–32 letters, digits, _ . -")
+SKU = Pattern(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", error="Use 1–64 letters, digits, _ . -")
+USERNAME = Pattern(f"^{WORD_CLASS}{{1,64}}$", error="Use 1–64 characters without spaces.")
 
 
 class StrictSchema(Schema):
@@ -238,7 +236,11 @@ class OrderLineInSchema(StrictSchema):
 
 
 class OrderCreateSchema(StrictSchema):
-    lines = fields.List(fields.Nested(OrderLineInSchema), required=True)
+    lines = fields.List(
+        fields.Nested(OrderLineInSchema),
+        required=True,
+        validate=validate.Length(min=1, error="Add at least one line."),
+    )
     use_rebate = Money(load_default=0)
     note = Str(allow_empty=True, load_default="", validate=validate.Length(max=500))
 
@@ -331,19 +333,19 @@ class OrderPageSchema(PagedSchema):
 
 
 class DepositSchema(StrictSchema):
-    amount = Money(required=True)
+    amount = Money(required=True, nonzero=True)
     reference = Str(required=True, validate=validate.Length(max=100))
 
 
 class AdjustmentSchema(StrictSchema):
     account = fields.String(required=True, validate=validate.OneOf(["funds", "rebate"]))
-    amount = Money(required=True, allow_negative=True)
+    amount = Money(required=True, allow_negative=True, nonzero=True)
     memo = Str(required=True, validate=validate.Length(max=500))
 
 
 class RebatePolicySchema(StrictSchema):
-    rates = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
-    max_use_ratio = fields.String(required=True)
+    rates = fields.Dict(keys=fields.String(), values=Rate(), required=True)
+    max_use_ratio = Rate(required=True)
 
 
 class LedgerEntryOutSchema(Schema):
@@ -385,8 +387,8 @@ class WalletOutSchema(Schema):
 
 # --- shipments and carriers -------------------------------------------------
 
-CARRIER_CODE = validate.Regexp(
-    logistics.CODE_PATTERN, error="Use 1–32 lower-case letters, digits, '-' or '_'."
+CARRIER_CODE = Pattern(
+    logistics.CODE_PATTERN.pattern, error="Use 1–32 lower-case letters, digits, '-' or '_'."
 )
 
 
@@ -397,7 +399,10 @@ class ShipmentLineInSchema(StrictSchema):
 
 class ShipmentCreateSchema(StrictSchema):
     carrier = Str(required=True, validate=CARRIER_CODE)
-    tracking_no = Str(required=True, validate=validate.Length(min=1, max=64))
+    tracking_no = Str(
+        required=True,
+        validate=Pattern(f"^{WORD_CLASS}{{1,64}}$", error="Use 1–64 characters without spaces."),
+    )
     lines = fields.List(
         fields.Nested(ShipmentLineInSchema),
         allow_none=True,
@@ -511,7 +516,7 @@ class AttentionListSchema(Schema):
 
 
 class NoticeCreateSchema(StrictSchema):
-    amount = Money(required=True)
+    amount = Money(required=True, nonzero=True)
     reference = Str(required=True, validate=validate.Length(max=64))
     note = Str(allow_empty=True, load_default="", validate=validate.Length(max=500))
 

@@ -4,16 +4,15 @@ from flask import g
 from marshmallow import Schema, fields, validate
 
 from app.api import ADMIN, bp, doc, idempotent, load, reply
-from app.api.fields import Money, Str, StrictBool
+from app.api.fields import Money, Rate, Str, StrictBool
 from app.api.schemas import StrictSchema
 from app.services import permissions, settlements
 
 
 class BracketSchema(StrictSchema):
     min_amount = Money(required=True, metadata={"description": "Basis from which the rate holds"})
-    rate = fields.String(
+    rate = Rate(
         required=True,
-        validate=validate.Regexp(r"^\d{1,3}(\.\d{1,6})?$"),
         metadata={"description": 'A ratio between 0 and 1, such as "0.02"'},
     )
 
@@ -59,6 +58,7 @@ class SettlementOutSchema(Schema):
     body=SettlementSchema,
     response=SettlementOutSchema,
     status=201,
+    also={200: "A dry run: nothing posted"},
     errors=(400, 401, 403, 409, 422),
 )
 @idempotent

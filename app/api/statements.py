@@ -5,6 +5,7 @@ from marshmallow import Schema, fields, validate
 
 from app.api import ADMIN, DEALER, bp, doc, reply
 from app.api.fields import Money
+from app.api.imports import FILE_ANSWER
 from app.api.schemas import LedgerEntryOutSchema, StrictSchema
 from app.services import permissions, statement_files, statements
 from app.services.accounts import dealer_by_code
@@ -69,6 +70,7 @@ def _accepts_csv() -> bool:
     query=StatementQuerySchema,
     response=StatementOutSchema,
     errors=(401, 403, 422),
+    response_content=FILE_ANSWER,
 )
 def wallet_statement():
     return _answer(g.api_user.dealer)
@@ -82,6 +84,7 @@ def wallet_statement():
     query=StatementQuerySchema,
     response=StatementOutSchema,
     errors=(401, 403, 404, 422),
+    response_content=FILE_ANSWER,
 )
 def admin_wallet_statement(code: str):
     return _answer(dealer_by_code(code))

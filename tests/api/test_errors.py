@@ -58,7 +58,8 @@ BAD_MONEY = {
     "true": True,
     "null": None,
 }
-BAD_INTEGER = {"string": "6", "float": 6.5, "whole-float": 6.0, "true": True, "null": None}
+# 6.0 is not here: JSON (and the description's `"type": "integer"`) makes it the integer 6.
+BAD_INTEGER = {"string": "6", "float": 6.5, "huge": 1e300, "true": True, "null": None}
 
 
 def _send(client, headers, name, body=None):
@@ -85,6 +86,30 @@ def test_every_admin_write_accepts_its_valid_body(client, hq):
 
 
 # --- unparsable bodies: 400 -------------------------------------------------
+
+
+def test_a_patch_without_a_field_is_422_and_changes_nothing(client, hq, subtests):
+    before = db_state()
+    patches = [name for name, (method, _, _) in WRITES.items() if method == "PATCH"]
+    assert len(patches) >= 3
+    for name in patches:
+        for label, raw in (("no body", ""), ("empty object", "{}")):
+            with subtests.test(endpoint=name, body=label):
+                body = _refused(_send_raw(client, hq, name, raw), 422, fields=["body"])
+                assert body["detail"] == "Send at least one field to change."
+                assert db_state() == before
+
+
+def test_an_unpaired_surrogate_is_400_everywhere_and_changes_nothing(client, hq, subtests):
+    """JSON may spell half a UTF-16 pair; no text column can store it (PostgreSQL: 500)."""
+    before = db_state()
+    for name in WRITES:
+        with subtests.test(endpoint=name):
+            response = _send_raw(client, hq, name, '{"name": "\\ud800x"}')
+            assert assert_problem(response, 400, code="invalid_json")
+            assert db_state() == before
+    paired = _send_raw(client, hq, "dealer-patch", '{"name": "\\ud83d\\ude00 店"}')
+    assert paired.status_code == 200 and paired.get_json()["name"] == "😀 店"
 
 
 def test_truncated_json_body_is_400_everywhere_and_changes_nothing(client, hq, subtests):
@@ -239,6 +264,13 @@ def test_wrong_type_for_a_price_break_quantity_is_422(client, hq, subtests):
             body = _refused(_send(client, hq, "prices", {"tiers": {"GOLD": rows}}), 422)
             _error_under(body, "tiers.GOLD.", ".min_qty")
             assert db_state() == before
+
+
+def test_a_whole_number_written_with_a_decimal_point_is_that_integer(client, hq):
+    assert _send(client, hq, "product-patch", {"min_order_qty": 6.0}).status_code == 200
+    product = client.get(f"{ADMIN}/products/ABC-1", headers=hq).get_json()
+    assert product["min_order_qty"] == 6
+    assert isinstance(product["min_order_qty"], int)
 
 
 def test_integer_out_of_range_is_422_and_changes_nothing(client, hq, subtests):

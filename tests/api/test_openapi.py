@@ -125,3 +125,81 @@ def test_money_is_a_string_in_the_product_body(spec):
     properties = _schema(spec, body)["properties"]
     assert properties["list_price"]["type"] == "string"
     assert properties["min_order_qty"]["type"] == "integer"
+
+
+def _operations(spec):
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            if method in HTTP_METHODS:
+                yield method.upper(), path, op
+
+
+def test_every_operation_has_its_own_id(spec):
+    ids = [op["operationId"] for _, _, op in _operations(spec)]
+    assert len(ids) == len(set(ids)) > 50
+
+
+def test_every_link_names_an_operation_and_exactly_its_path_parameters(spec):
+    by_id = {op["operationId"]: (path, op) for _, path, op in _operations(spec)}
+    links = [
+        (op["operationId"], name, link)
+        for _, _, op in _operations(spec)
+        for answer in op["responses"].values()
+        for name, link in answer.get("links", {}).items()
+    ]
+    assert len(links) > 20
+    for source, name, link in links:
+        path, _ = by_id[link["operationId"]]
+        wanted = set(re.findall(r"{([^}]+)}", path))
+        assert set(link["parameters"]) == wanted, (source, name)
+        for expression in link["parameters"].values():
+            assert expression.startswith("$response.body#/"), (source, name)
+
+
+def test_the_links_chain_hq_and_dealer_work(spec):
+    links = {
+        op["operationId"]: {
+            link["operationId"]
+            for a in op["responses"].values()
+            for link in a.get("links", {}).values()
+        }
+        for _, _, op in _operations(spec)
+    }
+    assert {"approve_order", "reject_order", "create_shipment"} <= links["admin_list_orders"]
+    assert {"record_deposit", "create_dealer_user"} <= links["create_dealer"]
+    assert {"get_order", "cancel_order"} <= links["create_order"]
+
+
+def test_a_patch_body_must_name_a_field_and_an_all_optional_post_body_may_be_left_out(spec):
+    schemas = spec["components"]["schemas"]
+    for method, path, op in _operations(spec):
+        body = op.get("requestBody")
+        if method == "PATCH":
+            assert body["required"] is True, path
+            ref = body["content"]["application/json"]["schema"]["$ref"]
+            assert schemas[ref.rsplit("/", 1)[1]]["minProperties"] == 1, path
+    secret = spec["paths"]["/admin/carriers/{code}/secret"]["post"]["requestBody"]
+    assert secret["required"] is False
+
+
+def test_inputs_declare_their_form_and_answers_theirs(spec):
+    schemas = spec["components"]["schemas"]
+    deposit = schemas["Deposit"]["properties"]
+    assert re.fullmatch(deposit["amount"]["pattern"], "0.01")
+    assert not re.fullmatch(deposit["amount"]["pattern"], "0.00")
+    assert deposit["reference"]["minLength"] == 1 and "pattern" in deposit["reference"]
+    assert schemas["TierCreate"]["properties"]["code"]["pattern"].startswith("^[A-Za-z0-9]")
+    out = schemas["LedgerEntryOut"]["properties"]["amount"]["pattern"]
+    assert re.fullmatch(out, "-0.04") and not re.fullmatch(out, "-0.4")
+
+
+def test_a_statement_is_described_as_json_csv_and_xlsx(spec):
+    answer = spec["paths"]["/wallet/statement"]["get"]["responses"]["200"]["content"]
+    assert {"application/json", "text/csv"} <= set(answer)
+    assert any("spreadsheetml" in media for media in answer)
+
+
+def test_other_success_statuses_are_described(spec):
+    assert {"200", "201"} <= set(spec["paths"]["/admin/rebate-settlements"]["post"]["responses"])
+    deposits = spec["paths"]["/admin/dealers/{code}/wallet/deposits"]["post"]["responses"]
+    assert {"200", "201"} <= set(deposits)
