@@ -8,7 +8,7 @@ PORT ?= 5000
 TEST_WORKERS ?=
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: install run test test-sqlite test-postgres lint bench drill clean
+.PHONY: install run test test-sqlite test-postgres lint bench drill fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,11 @@ bench: install
 # invariant checked in SQL (bench/drill.py).
 drill: install
 	$(BIN)/python -m bench.drill
+
+# schemathesis --checks all against a fresh app, as HQ and as a dealer (bench/fuzz.py);
+# FUZZ_EXAMPLES=100 by default. Not part of `make test`; CI runs `bench.fuzz --quick`.
+fuzz: install
+	$(BIN)/python -m bench.fuzz
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -7,7 +7,7 @@ write and its audit entry land together or not at all.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 
 from flask import g, has_request_context, request
@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEntry, User
-from app.services.statements import day_start
+from app.services.statements import day_end, day_start
 
 
 def _plain(value):
@@ -110,7 +110,7 @@ def search(
     if from_day:
         conditions.append(AuditEntry.at >= day_start(from_day))
     if to_day:
-        conditions.append(AuditEntry.at < day_start(to_day + timedelta(days=1)))
+        conditions.append(AuditEntry.at < day_end(to_day))
     rows = db.session.scalars(
         select(AuditEntry)
         .where(*conditions)

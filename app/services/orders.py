@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, delete, func, or_, select, update
@@ -33,7 +33,7 @@ from app.services import audit, idempotency, permissions, wallet, written
 from app.services.accounts import dealer_by_code
 from app.services.catalog import Orderable, _escape_like, kept_price_tables, orderable
 from app.services.rebates import current_policy
-from app.services.statements import day_start
+from app.services.statements import day_end, day_start
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MAX_LINE_QTY = 1_000_000
@@ -572,7 +572,7 @@ def _desk_conditions(where: DeskFilter) -> list:
     if where.from_day:
         conditions.append(Order.created_at >= day_start(where.from_day))
     if where.to_day:
-        conditions.append(Order.created_at < day_start(where.to_day + timedelta(days=1)))
+        conditions.append(Order.created_at < day_end(where.to_day))
     return conditions
 
 

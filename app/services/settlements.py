@@ -7,7 +7,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -21,7 +21,7 @@ from app.models.orders import DELIVERED
 from app.models.wallet import REBATE
 from app.money import MoneyError, apply_rate, parse_fen, parse_rate
 from app.services import audit, permissions, wallet
-from app.services.statements import MAX_DAYS, day_start
+from app.services.statements import MAX_DAYS, day_end, day_start
 
 PERIOD = re.compile(r"[0-9A-Za-z][0-9A-Za-z_.\-]{0,31}")
 MAX_BRACKETS = 20
@@ -113,7 +113,7 @@ def rate_text(rate: Decimal) -> str:
 
 def bases(from_day: date, to_day: date) -> list[tuple[Dealer, int]]:
     """(dealer, Σ payable of its orders delivered in [from_day, to_day]), by dealer code."""
-    start, end = day_start(from_day), day_start(to_day + timedelta(days=1))
+    start, end = day_start(from_day), day_end(to_day)
     delivered_in_range = (
         select(OrderEvent.order_id)
         .where(OrderEvent.status == DELIVERED, OrderEvent.at >= start, OrderEvent.at < end)

@@ -35,9 +35,23 @@ class Statement:
     closing_balance: int  # fen
 
 
+EARLIEST = datetime.min.replace(tzinfo=UTC)
+LATEST = datetime.max.replace(tzinfo=UTC)
+
+
 def day_start(day: date) -> datetime:
-    """The first instant (UTC) of a Shanghai calendar day."""
-    return datetime.combine(day, time.min, tzinfo=SHANGHAI).astimezone(UTC)
+    """The first instant (UTC) of a Shanghai calendar day (0001-01-01: the earliest one)."""
+    try:
+        return datetime.combine(day, time.min, tzinfo=SHANGHAI).astimezone(UTC)
+    except OverflowError:  # before year 1 in UTC
+        return EARLIEST
+
+
+def day_end(day: date) -> datetime:
+    """The first instant (UTC) after a Shanghai calendar day (9999-12-31: the last one)."""
+    if day == date.max:
+        return LATEST
+    return day_start(day + timedelta(days=1))
 
 
 def this_month(now: datetime | None = None) -> tuple[date, date]:
@@ -78,7 +92,7 @@ def statement(dealer: Dealer, account: str, from_day: date, to_day: date) -> Sta
     Raises Invalid (unknown account, from after to, more than MAX_DAYS days).
     """
     check_range(account, from_day, to_day)
-    start, end = day_start(from_day), day_start(to_day + timedelta(days=1))
+    start, end = day_start(from_day), day_end(to_day)
     mine = (LedgerEntry.dealer_id == dealer.id, LedgerEntry.account == account)
     opening = db.session.scalar(
         select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
