@@ -34,7 +34,9 @@ INDEX = "https://pypi.org/pypi/{}/json"
 def pins(paths: list[str]) -> dict[str, str]:
     found = {}
     for path in paths:
-        for line in open(path, encoding="utf-8"):
+        with open(path, encoding="utf-8") as lines:
+            text = lines.read()
+        for line in text.splitlines():
             match = PIN.match(line.strip())
             if match:
                 found[match[1].lower()] = match[2]
