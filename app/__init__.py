@@ -111,6 +111,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(web_bp)
     app.register_blueprint(admin_bp)
     register_system_routes(app)
+    from app.web import once
+
+    once.register(app)  # HQ and dealer forms rendered with form_key() act once
 
 
 def register_system_routes(app: Flask) -> None:

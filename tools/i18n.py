@@ -190,6 +190,9 @@ ZH = {
     "That is more rebate than this order may use.": "超出本单可使用的返利额度。",
     "That is more than your rebate balance.": "超出您的返利余额。",
     "This order is still being submitted; please wait.": "订单正在提交，请稍候。",
+    "That form was sent before: it was done once, and nothing was done again.": (
+        "这份表单已提交过：只办理了一次，没有重复办理。"
+    ),
     "This order changed meanwhile; please refresh the page.": "订单状态已变化，请刷新页面。",
     "Refunded": "已退回货款",
     "Confirm order": "确认订单",

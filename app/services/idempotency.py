@@ -43,14 +43,16 @@ def fingerprint(method: str, path: str, payload: object) -> str:
 def request_fingerprint(req) -> str:
     """What a request asked, for comparing a retry with the first call: an HMAC keyed by the
     app's secret (bodies may hold passwords) of the method, the path and what was sent, a
-    JSON body by its value (key order and spacing aside), a multipart form by its fields and
-    each file's contents (the boundary changes with every send), anything else by its bytes."""
-    if req.mimetype == "multipart/form-data":
+    JSON body by its value (key order and spacing aside), a form by its fields (not its CSRF
+    token) and each file's contents (a multipart boundary changes with every send), anything
+    else by its bytes."""
+    if req.mimetype in FORMS:
         files = []
         for name, upload in req.files.items(multi=True):
             files.append([name, upload.filename or "", hashlib.sha256(upload.read()).hexdigest()])
             upload.seek(0)
-        payload = {"form": sorted(req.form.items(multi=True)), "files": sorted(files)}
+        fields = sorted((k, v) for k, v in req.form.items(multi=True) if k != "csrf_token")
+        payload = {"form": fields, "files": sorted(files)}
     else:
         body = req.get_data()
         try:
@@ -62,6 +64,7 @@ def request_fingerprint(req) -> str:
     return hmac.new(current_app.secret_key.encode(), message, hashlib.sha256).hexdigest()
 
 
+FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
 ROLLED_BACK = "idempotency.rolled_back"
 
 

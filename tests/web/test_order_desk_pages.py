@@ -19,10 +19,11 @@ from sqlalchemy import func, select, update
 from werkzeug.datastructures import MultiDict
 
 from app.extensions import db
-from app.models import AuditEntry, Order
+from app.models import AuditEntry, Order, OrderEvent
 from app.services import accounts, orders, products, settings, staff
 from app.services.orders import LineRequest
 from tests import factories as f
+from tests.web.test_forms_once import hidden_fields
 
 
 @pytest.fixture
@@ -620,3 +621,21 @@ def test_every_desk_write_needs_the_csrf_token(desk, url, data):
 def test_the_navigation_offers_order_for_a_dealer_to_those_who_may(desk, app):
     assert 'href="/admin/order-for"' in page_of(client_for(app, "desk"), "/admin/orders")
     assert 'href="/admin/order-for"' not in page_of(client_for(app, "money"), "/admin/orders")
+
+
+def test_an_approval_sent_twice_approves_once_and_the_retry_is_not_refused(desk):
+    number = place()
+    url = f"/admin/orders/{number}"
+    hidden = hidden_fields(page_of(desk.client, url), f"{url}/approve")
+
+    first = desk.client.post(f"{url}/approve", data=hidden)
+    again = desk.client.post(f"{url}/approve", data=hidden)
+
+    assert first.status_code == again.status_code == 302
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.headers["Location"] == first.headers["Location"]
+    assert status_of(number) == "approved"
+    approvals = db.session.scalar(
+        select(func.count()).select_from(OrderEvent).where(OrderEvent.status == "approved")
+    )
+    assert approvals == 1
