@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Response, g, request
 from marshmallow import Schema, fields, validate
 
-from app.api import ADMIN, bp, doc, reply
+from app.api import ADMIN, bp, doc, idempotent, reply
 from app.api.schemas import StrictSchema
 from app.errors import BadRequest, DomainError, Invalid
 from app.services import import_files, imports
@@ -131,7 +131,7 @@ for _kind in KINDS:
             response=ImportResultSchema,
             errors=(400, 401, 403, 409, 413, 422),
             request_content=FILE_BODY,
-        )(lambda kind=_kind: _import(kind)),
+        )(idempotent(lambda kind=_kind: _import(kind))),
         methods=["POST"],
     )
 

@@ -43,6 +43,11 @@ def shop(client):
         f"{API}/admin/announcements", json={"title": "通知", "body": "内容"}, headers=shop.admin
     )
     shop.announcement = published.get_json()["id"]
+    for reference in ("ICBC-N1", "ICBC-N2"):
+        told = {"amount": "20.00", "reference": reference}
+        client.post(f"{API}/wallet/deposit-notices", json=told, headers=shop.buyer)
+    notices = client.get(f"{API}/admin/deposit-notices", headers=shop.admin).get_json()["items"]
+    shop.notice, shop.other_notice = sorted(n["id"] for n in notices)
     return shop
 
 
@@ -142,6 +147,21 @@ CALLS = [
         {"amount": "100.00", "reference": "ICBC-2"},
     ),
     ("announcement read", "buyer", "/announcements/{announcement}/read", None, {"x": 1}),
+    ("notice confirmed", "admin", "/admin/deposit-notices/{notice}/confirm", None, {"x": 1}),
+    (
+        "notice rejected",
+        "admin",
+        "/admin/deposit-notices/{notice}/reject",
+        {"reason": "查无此款"},
+        {"reason": "金额不符"},
+    ),
+    (
+        "stock import",
+        "admin",
+        "/admin/imports/stock",
+        b"sku,on_hand\nTEA-1,90\n",
+        b"sku,on_hand\nTEA-1,91\n",
+    ),
 ]
 
 
@@ -150,6 +170,8 @@ def send(shop, who, path, body, key):
     headers = {**getattr(shop, who), "Idempotency-Key": key}
     if body is None:
         return shop.client.post(url, headers=headers)
+    if isinstance(body, bytes):  # a file, as an ERP sends it
+        return shop.client.post(url, data=body, headers=headers, content_type="text/csv")
     return shop.client.post(url, json=body, headers=headers)
 
 
