@@ -1,6 +1,6 @@
 """`make drill`: a fault drill. gunicorn with 4 workers on PostgreSQL, a bounded mixed load
-(orders retried on the same Idempotency-Key, cancels, HQ approvals) while random workers are
-killed with SIGKILL, then every invariant checked in SQL. Not part of `make test`.
+(orders, cancels and HQ approvals, each retried on its Idempotency-Key) while random workers
+are killed with SIGKILL, then every invariant checked in SQL. Not part of `make test`.
 
     .venv/bin/python -m bench.drill        (DRILL_SECONDS, default 30; DRILL_CLIENTS, 8;
                                             DRILL_KILL_EVERY, 0.7 seconds)
@@ -161,18 +161,26 @@ class Drill:
         if taken is None:
             return
         number, token = taken
-        reply, retries = self.until_answered("POST", f"/api/v1/orders/{number}/cancel", token)
-        if reply is not None:
-            self.note(f"cancels answered {reply[0]}" + (" after a retry" if retries else ""))
+        path = f"/api/v1/orders/{number}/cancel"
+        reply, retries = self.until_answered("POST", path, token, key=secrets.token_hex(8))
+        self._tally("cancels", reply, retries)
 
     def approve(self, rng: random.Random) -> None:
         taken = self.take_submitted(rng)
         if taken is None:
             return
         path = f"/api/v1/admin/orders/{taken[0]}/approve"
-        reply, retries = self.until_answered("POST", path, self.admin_token)
-        if reply is not None:
-            self.note(f"approvals answered {reply[0]}" + (" after a retry" if retries else ""))
+        key = secrets.token_hex(8)  # a retry after a lost answer is the same call
+        reply, retries = self.until_answered("POST", path, self.admin_token, key=key)
+        self._tally("approvals", reply, retries)
+
+    def _tally(self, what: str, reply, retries: int) -> None:
+        if reply is None:
+            self.note(f"{what} never answered")
+            return
+        self.note(f"{what} answered {reply[0]}" + (" after a retry" if retries else ""))
+        if reply[1].get("Idempotent-Replayed") == "true":
+            self.note(f"{what} answered by a replay")
 
     def client(self, seed: int, stop: threading.Event) -> None:
         rng = random.Random(seed)
