@@ -31,6 +31,10 @@ threads = _int("GUNICORN_THREADS", 1)
 timeout = _int("GUNICORN_TIMEOUT", 30)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = _int("GUNICORN_KEEPALIVE", 5)
+# The longest request line gunicorn reads (414 above it, before the app): the widest filter
+# the API describes (the audit log's, every field at its maxLength in 4-byte characters,
+# percent-encoded) fits in gunicorn's maximum, not in its default of 4094.
+limit_request_line = _int("GUNICORN_LIMIT_REQUEST_LINE", 8190)
 max_requests = _int("GUNICORN_MAX_REQUESTS", 10_000)
 max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 1_000)
 

@@ -4,15 +4,16 @@ from flask import request
 from marshmallow import Schema, fields, validate
 
 from app.api import ADMIN, bp, doc, reply_page
+from app.api.fields import Str
 from app.api.schemas import PagedSchema, StrictSchema
 from app.services import audit
 
 
 class AuditQuerySchema(StrictSchema):
-    user = fields.String(load_default="", validate=validate.Length(max=64))
-    object_type = fields.String(load_default="", validate=validate.Length(max=32))
-    object_key = fields.String(load_default="", validate=validate.Length(max=128))
-    action = fields.String(load_default="", validate=validate.Length(max=64))
+    user = Str(allow_empty=True, load_default="", validate=validate.Length(max=64))
+    object_type = Str(allow_empty=True, load_default="", validate=validate.Length(max=32))
+    object_key = Str(allow_empty=True, load_default="", validate=validate.Length(max=128))
+    action = Str(allow_empty=True, load_default="", validate=validate.Length(max=64))
     from_day = fields.Date(data_key="from", load_default=None)
     to_day = fields.Date(data_key="to", load_default=None)
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))

@@ -114,6 +114,7 @@ ERROR_TEXT = {
     404: "No such resource (or not yours)",
     409: "Conflicts with the current state",
     413: "Payload too large",
+    414: "The request line is longer than the server reads (8 KB): a query far too long",
     422: "Well-formed but invalid",
     429: "Too many attempts",
 }
@@ -144,6 +145,8 @@ def _operation(rule, view) -> dict:
     if body:
         op["requestBody"] = body
     op["responses"] = _responses(meta, name)
+    if meta["query"]:  # gunicorn's own answer (plain HTML), before the app
+        op["responses"]["414"] = {"description": ERROR_TEXT[414]}
     return op
 
 

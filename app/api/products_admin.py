@@ -5,6 +5,7 @@ from flask import request
 from marshmallow import Schema, fields, validate
 
 from app.api import ADMIN, bp, doc, reply, reply_page
+from app.api.fields import Str
 from app.api.schemas import PagedSchema, ProductOutSchema, StrictSchema, With
 from app.services import permissions, products
 
@@ -27,12 +28,13 @@ class HqProductPageSchema(PagedSchema):
 
 
 class HqProductQuerySchema(StrictSchema):
-    q = fields.String(
+    q = Str(
+        allow_empty=True,
         load_default="",
         validate=validate.Length(max=100),
         metadata={"description": "Name contains it, or SKU starts with it"},
     )
-    category = fields.String(load_default="", validate=validate.Length(max=64))
+    category = Str(allow_empty=True, load_default="", validate=validate.Length(max=64))
     active = fields.Boolean(load_default=None, allow_none=True)
     low_stock = fields.Boolean(
         load_default=False,

@@ -33,7 +33,7 @@ class With:
 
 
 class TokenCreateSchema(StrictSchema):
-    username = fields.String(required=True)
+    username = Str(allow_empty=True, required=True)  # blank: 401 as any wrong login
     password = fields.String(required=True)
 
 
@@ -97,10 +97,14 @@ class PriceRowSchema(StrictSchema):
 
 class PricesPutSchema(StrictSchema):
     tiers = TableMap(
-        keys=fields.String(), values=fields.List(fields.Nested(PriceRowSchema)), load_default=dict
+        keys=Str(validate=CODE),
+        values=fields.List(fields.Nested(PriceRowSchema)),
+        load_default=dict,
     )
     dealers = TableMap(
-        keys=fields.String(), values=fields.List(fields.Nested(PriceRowSchema)), load_default=dict
+        keys=Str(validate=CODE),
+        values=fields.List(fields.Nested(PriceRowSchema)),
+        load_default=dict,
     )
 
 
@@ -113,8 +117,8 @@ class SettingsSchema(StrictSchema):
 
 
 class CatalogQuerySchema(StrictSchema):
-    q = fields.String(load_default="", validate=validate.Length(max=100))
-    category = fields.String(load_default="")
+    q = Str(allow_empty=True, load_default="", validate=validate.Length(max=100))
+    category = Str(allow_empty=True, load_default="", validate=validate.Length(max=64))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
@@ -344,7 +348,7 @@ class AdjustmentSchema(StrictSchema):
 
 
 class RebatePolicySchema(StrictSchema):
-    rates = fields.Dict(keys=fields.String(), values=Rate(), required=True)
+    rates = fields.Dict(keys=Str(validate=CODE), values=Rate(), required=True)
     max_use_ratio = Rate(required=True)
 
 

@@ -4,7 +4,7 @@ from flask import g
 from marshmallow import Schema, fields, validate
 
 from app.api import ADMIN, bp, doc, idempotent, load, reply
-from app.api.fields import Money, Rate, Str, StrictBool
+from app.api.fields import Money, Pattern, Rate, Str, StrictBool
 from app.api.schemas import StrictSchema
 from app.services import permissions, settlements
 
@@ -20,7 +20,9 @@ class BracketSchema(StrictSchema):
 class SettlementSchema(StrictSchema):
     period = Str(
         required=True,
-        validate=validate.Length(max=32),
+        validate=Pattern(
+            f"^{settlements.PERIOD.pattern}$", error="Use 1–32 letters, digits, _ . -"
+        ),
         metadata={"description": "The key, such as 2026Q4; posting it again replays"},
     )
     from_day = fields.Date(required=True, data_key="from")

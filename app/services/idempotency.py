@@ -32,6 +32,7 @@ class Replay:
     status: int | None
     body: str | None
     order_id: int | None
+    claimed_at: datetime | None = None
 
 
 def fingerprint(method: str, path: str, payload: object) -> str:
@@ -51,7 +52,8 @@ def request_fingerprint(req) -> str:
         for name, upload in req.files.items(multi=True):
             files.append([name, upload.filename or "", hashlib.sha256(upload.read()).hexdigest()])
             upload.seek(0)
-        fields = sorted((k, v) for k, v in req.form.items(multi=True) if k != "csrf_token")
+        # Each name's values in the order sent (parallel fields such as sku/qty pair up).
+        fields = sorted((k, v) for k, v in req.form.lists() if k != "csrf_token")
         payload = {"form": fields, "files": sorted(files)}
     else:
         body = req.get_data()
@@ -120,6 +122,13 @@ def claim(user_id: int, key: str, print_: str) -> IdempotencyKey | Replay:
     return _answer_for(existing, print_, now)
 
 
+def release(user_id: int, key: str) -> None:
+    """Forget a claim, in this request's transaction (the key may be claimed afresh)."""
+    db.session.execute(
+        delete(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
+    )
+
+
 def remember(row: IdempotencyKey, status: int, body: str) -> None:
     """Keep the answer with the claim, in the same transaction, for exact replays."""
     row.response_status, row.response_body = status, body
@@ -132,7 +141,9 @@ def _answer_for(existing: IdempotencyKey, print_: str, now: datetime) -> Idempot
             code="idempotency_key_reused",
         )
     if existing.response_status is not None or existing.order_id is not None:
-        return Replay(existing.response_status, existing.response_body, existing.order_id)
+        return Replay(
+            existing.response_status, existing.response_body, existing.order_id, existing.created_at
+        )
     if existing.created_at < now - ABANDONED_AFTER:
         taken = db.session.execute(
             update(IdempotencyKey)

@@ -16,6 +16,7 @@ import json
 import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
+from datetime import UTC, datetime, timedelta
 from functools import wraps
 
 from flask import current_app, flash, make_response, redirect, request
@@ -28,6 +29,10 @@ from app.extensions import db
 from app.services import idempotency
 
 FIELD = "idempotency_key"
+# A resubmission within this is the same request (a double tap, a retry after a lost answer);
+# an old page sent again later (Back, then send) is asked afresh: the state it set may have
+# been changed back since, and "already done" would then be a lie.
+REPLAY_WINDOW = timedelta(minutes=5)
 PREFIX = "form:"  # a form's keys never meet an API client's
 WRITES = ("INSERT", "UPDATE", "DELETE", "WITH")  # WITH: a CTE may write; counted to be safe
 _writes: ContextVar[list[int] | None] = ContextVar("form_writes", default=None)
@@ -55,7 +60,7 @@ def sent_once(view: Callable) -> Callable:
         # The key with what was sent: a page brought back (the browser's Back) and sent with
         # other values is another request, not a reused key; the same values are the same.
         key = f"{PREFIX}{key[:64]}:{print_[:32]}"
-        claimed = idempotency.claim(current_user.id, key, print_)
+        claimed = _claim(key, print_)
         if isinstance(claimed, idempotency.Replay):
             return _replayed(claimed)
         session = db.session()
@@ -66,35 +71,61 @@ def sent_once(view: Callable) -> Callable:
             with idempotency.held_commits():
                 response = make_response(view(*args, **kwargs))
                 db.session.flush()
-                wrote = counter[0] > 0
-                if response.status_code >= 400 or response.is_streamed or not wrote:
-                    # A refusal keeps nothing, its claim included (some pages answer one
-                    # with a redirect and a message): the next send is asked afresh.
-                    db.session.rollback()
-                    return response
-                if session.info.pop(idempotency.ROLLED_BACK, False):
-                    claimed = idempotency.claim(current_user.id, key, print_)
+                keep = counter[0] > 0 and response.status_code < 400 and not response.is_streamed
+                if keep and session.info.pop(idempotency.ROLLED_BACK, False):
+                    claimed = _claim(key, print_)
                     if isinstance(claimed, idempotency.Replay):
                         db.session.rollback()
                         return _replayed(claimed)
-                idempotency.remember(claimed, response.status_code, _kept(response))
+                if keep:
+                    idempotency.remember(claimed, response.status_code, _kept(response))
         except BaseException:
             db.session.rollback()
             raise
         finally:
             _writes.reset(token)
+        if not keep:
+            # A refusal (some pages answer one with a redirect and a message), a form that
+            # wrote nothing, or a download: no answer is kept, so the next send is asked
+            # afresh; what the view wrote on purpose (a refreshed preview) is kept, as it
+            # would be without a key.
+            idempotency.release(current_user.id, key)
         db.session.commit()
         return response
 
     return wrapper
 
 
+def _claim(key: str, print_: str):
+    claimed = idempotency.claim(current_user.id, key, print_)
+    if isinstance(claimed, idempotency.Replay) and claimed.claimed_at is not None:
+        at = claimed.claimed_at
+        at = at if at.tzinfo else at.replace(tzinfo=UTC)  # SQLite gives it back naive
+        if at < datetime.now(UTC) - REPLAY_WINDOW:
+            idempotency.release(current_user.id, key)
+            claimed = idempotency.claim(current_user.id, key, print_)
+    return claimed
+
+
 def _kept(response) -> str:
-    """Where the answer sent the browser, or the fragment it swapped in."""
+    """Where the answer sent the browser, or the fragment it swapped in. A page that may not
+    be stored (no-store: a password or a signing secret shown once) is never kept: its
+    replay goes back to the page the form was on."""
     location = response.headers.get("Location")
     hx_redirect = response.headers.get("HX-Redirect")
-    html = None if location or hx_redirect else response.get_data(as_text=True)
+    html = None
+    if not (location or hx_redirect):
+        if "no-store" in (response.headers.get("Cache-Control") or ""):
+            location = _same_site(request.referrer) or request.path
+        else:
+            html = response.get_data(as_text=True)
     return json.dumps({"location": location, "hx_redirect": hx_redirect, "html": html})
+
+
+def _same_site(url: str | None) -> str | None:
+    if url and url.startswith(request.host_url):
+        return "/" + url.removeprefix(request.host_url)
+    return None
 
 
 def _replayed(replay: idempotency.Replay):
@@ -104,13 +135,15 @@ def _replayed(replay: idempotency.Replay):
         response = make_response("", 200)
         response.headers["HX-Redirect"] = kept["hx_redirect"]
     elif kept.get("location"):
-        response = redirect(kept["location"], code=replay.status or 303)
+        code = replay.status if 300 <= (replay.status or 0) < 400 else 303
+        response = redirect(kept["location"], code=code)
     elif kept.get("html") is not None:
         html, status = kept["html"], replay.status
         response = current_app.response_class(html, status=status, mimetype="text/html")
     else:
         response = redirect(request.referrer or request.path, code=303)
     response.headers["Idempotent-Replayed"] = "true"
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 

@@ -414,3 +414,28 @@ def test_a_method_the_path_does_not_support_is_405_with_allow(client, method, pa
     response = client.open(path, method=method)
     assert response.status_code == 405
     assert {m.strip() for m in response.headers["Allow"].split(",")} == allowed
+
+
+def test_a_control_character_in_a_filter_or_a_login_is_refused_not_a_server_error(client, hq):
+    """NUL reached PostgreSQL from unpatterned filters (psycopg refuses it: a 500)."""
+    for url in (
+        "/api/v1/admin/audit?user=%00",
+        "/api/v1/admin/products?q=%00",
+        "/api/v1/admin/products?category=a%01",
+        "/api/v1/admin/dealers?q=%00",
+    ):
+        assert_problem(client.get(url, headers=hq), 422)
+    login = client.post("/api/v1/auth/tokens", json={"username": "\u0000", "password": "x"})
+    assert_problem(login, 422, fields=["username"])
+    blank = client.post("/api/v1/auth/tokens", json={"username": "", "password": "x"})
+    assert blank.status_code == 401
+
+
+def test_a_price_table_or_rebate_rate_for_a_code_with_a_control_character_is_422(client, hq):
+    before = db_state()
+    rows = [{"min_qty": 1, "price": "1.00"}]
+    body = {"tiers": {"GO\u0000LD": rows}}
+    assert_problem(client.put(f"{ADMIN}/products/ABC-1/prices", json=body, headers=hq), 422)
+    policy = {"rates": {"\u0000": "0.01"}, "max_use_ratio": "0.10"}
+    assert_problem(client.put(f"{ADMIN}/rebate-policy", json=policy, headers=hq), 422)
+    assert db_state() == before

@@ -543,3 +543,27 @@ def test_every_form_on_the_dealer_pages_carries_a_csrf_token(client, hq):
         assert forms, url
         for form in forms:
             assert re.search(r'name="csrf_token" value="[^"]+"', form), (url, form[:100])
+
+
+def test_a_page_that_shows_a_password_once_is_never_kept_for_a_replay(client, hq):
+    """Sent twice, the login form makes one login; the replay goes back to the dealer's page
+    and the made-up password is stored nowhere (idempotency_keys included)."""
+    from app.models import IdempotencyKey
+    from tests.web.test_forms_once import hidden_fields
+
+    login(client, "hq")
+    hidden = hidden_fields(html(client.get(PAGE)), USERS)
+    form = {**hidden, "username": "sh-9", "name": "", "password": ""}
+    first = client.post(USERS, data=form, headers={"Referer": f"http://localhost{PAGE}"})
+    again = client.post(USERS, data=form, headers={"Referer": f"http://localhost{PAGE}"})
+
+    password = re.search(r'<code id="shown-password">([^<]+)</code>', html(first)).group(1)
+    assert again.status_code == 303 and again.headers["Location"] == PAGE
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.headers["Cache-Control"] == "no-store"
+    db.session.rollback()
+    kept = db.session.scalars(select(IdempotencyKey.response_body)).all()
+    assert kept and all(password not in body for body in kept)
+    dealer_id = accounts.dealer_by_code("SH001").id
+    logins = [u.username for u in accounts.dealer_users([dealer_id])[dealer_id]]
+    assert logins.count("sh-9") == 1

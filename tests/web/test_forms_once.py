@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import IdempotencyKey
+from app.web import once
 from tests import factories as f
 from tests.web.test_finance_pages import ADJUST, desk, entries, page_of  # noqa: F401
 
@@ -62,6 +64,17 @@ def test_an_adjustment_sent_twice_is_posted_once_and_the_retry_goes_where_the_fi
     assert [(e.type, e.amount) for e in entries("SH001")] == [("adjustment", -500)]
     shown = page_of(desk.client, first.headers["Location"])
     assert "这份表单已提交过" in shown
+
+
+def test_an_old_page_sent_again_after_the_replay_window_is_asked_afresh(desk, monkeypatch):  # noqa: F811
+    """Back to a page used long ago, sent again: done again (the state it set may have been
+    changed back since), not "already done"."""
+    hidden = hidden_fields(page_of(desk.client, ADJUST), ADJUST)
+    assert _adjust(desk.client, hidden).status_code == 302
+    monkeypatch.setattr(once, "REPLAY_WINDOW", timedelta(0))
+    again = _adjust(desk.client, hidden)
+    assert again.status_code == 302 and "Idempotent-Replayed" not in again.headers
+    assert [e.amount for e in entries("SH001")] == [-500, -500]
 
 
 def test_the_same_page_sent_with_other_values_is_another_request(desk):  # noqa: F811
