@@ -5,7 +5,7 @@ from flask import g, request
 from marshmallow import Schema, fields, validate
 
 from app.api import ADMIN, DEALER, bp, doc, idempotent, load, reply, reply_page
-from app.api.fields import INT32_MAX, Str
+from app.api.fields import INT32_MAX, QueryInt, Str
 from app.api.schemas import PagedSchema, StrictSchema
 from app.errors import NotFound
 from app.services import announcements, permissions
@@ -50,8 +50,8 @@ class AnnouncementPageSchema(PagedSchema):
 
 
 class AnnouncementQuerySchema(StrictSchema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    page = QueryInt(load_default=1, validate=validate.Range(min=1, max=10_000))
+    per_page = QueryInt(load_default=50, validate=validate.Range(min=1, max=200))
 
 
 class DealerAnnouncementSchema(Schema):

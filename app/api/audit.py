@@ -4,7 +4,7 @@ from flask import request
 from marshmallow import Schema, fields, validate
 
 from app.api import ADMIN, bp, doc, reply_page
-from app.api.fields import Str
+from app.api.fields import QueryInt, Str
 from app.api.schemas import PagedSchema, StrictSchema
 from app.services import audit
 
@@ -16,8 +16,8 @@ class AuditQuerySchema(StrictSchema):
     action = Str(allow_empty=True, load_default="", validate=validate.Length(max=64))
     from_day = fields.Date(data_key="from", load_default=None)
     to_day = fields.Date(data_key="to", load_default=None)
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    page = QueryInt(load_default=1, validate=validate.Range(min=1, max=10_000))
+    per_page = QueryInt(load_default=50, validate=validate.Range(min=1, max=200))
 
 
 class AuditEntrySchema(Schema):

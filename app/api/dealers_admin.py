@@ -6,7 +6,7 @@ from flask import request
 from marshmallow import Schema, fields, pre_load, validate
 
 from app.api import ADMIN, bp, doc, reply, reply_page
-from app.api.fields import Str
+from app.api.fields import QueryInt, Str
 from app.api.schemas import DealerOutSchema, PagedSchema, StrictSchema, With
 from app.services import accounts, permissions
 
@@ -22,8 +22,8 @@ class HqDealerQuerySchema(StrictSchema):
     active = fields.Boolean(
         load_default=None, metadata={"description": "true or false; omitted: both"}
     )
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    page = QueryInt(load_default=1, validate=validate.Range(min=1, max=10_000))
+    per_page = QueryInt(load_default=20, validate=validate.Range(min=1, max=100))
 
     @pre_load
     def _empty_means_both(self, data, **kwargs):

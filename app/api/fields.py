@@ -86,6 +86,18 @@ class StrictInt(fields.Integer):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+class QueryInt(fields.Integer):
+    """An integer in a query string: ASCII digits with an optional minus, nothing else
+    (int() would also read " 7 ", "+3", "1_0" and "٣")."""
+
+    DIGITS = re.compile(r"-?[0-9]{1,10}")
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str) or not self.DIGITS.fullmatch(value):
+            raise ValidationError("Not a valid integer.")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class TableMap(fields.Dict):
     """{code: [row, …]} whose errors read "GOLD.1.price", not "GOLD.value.1.price"."""
 

@@ -8,7 +8,16 @@ from flask import Flask, current_app, jsonify
 from marshmallow import Schema
 
 from app.api import PUBLIC, bp, doc
-from app.api.fields import FILLED_PATTERN, TEXT_PATTERN, Money, Rate, Str, StrictBool, StrictInt
+from app.api.fields import (
+    FILLED_PATTERN,
+    TEXT_PATTERN,
+    Money,
+    QueryInt,
+    Rate,
+    Str,
+    StrictBool,
+    StrictInt,
+)
 from app.api.schemas import StrictSchema
 from app.services import permissions
 
@@ -200,6 +209,7 @@ def build_spec(app: Flask) -> dict:
     )
     plugin.map_to_openapi_type(Money, "string", None)
     plugin.map_to_openapi_type(StrictInt, "integer", None)
+    plugin.map_to_openapi_type(QueryInt, "integer", None)
     plugin.map_to_openapi_type(StrictBool, "boolean", None)
     plugin.map_to_openapi_type(Str, "string", None)
     plugin.map_to_openapi_type(Rate, "string", None)

@@ -4,7 +4,7 @@ from flask import current_app, g, request
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from app.api import ADMIN, DEALER, bp, doc, idempotent, json_body, reply, reply_page
-from app.api.fields import Str
+from app.api.fields import QueryInt, Str
 from app.api.schemas import (
     AdjustmentSchema,
     DepositSchema,
@@ -191,8 +191,8 @@ class AdminOrderQuerySchema(StrictSchema):
     to_day = fields.Date(
         data_key="to", load_default=None, metadata={"description": "Shanghai day, inclusive"}
     )
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    page = QueryInt(load_default=1, validate=validate.Range(min=1, max=10_000))
+    per_page = QueryInt(load_default=20, validate=validate.Range(min=1, max=100))
 
     @validates_schema
     def _days_in_order(self, data, **kwargs):

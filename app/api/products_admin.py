@@ -5,7 +5,7 @@ from flask import request
 from marshmallow import Schema, fields, validate
 
 from app.api import ADMIN, bp, doc, reply, reply_page
-from app.api.fields import Str
+from app.api.fields import QueryInt, Str
 from app.api.schemas import PagedSchema, ProductOutSchema, StrictSchema, With
 from app.services import permissions, products
 
@@ -40,8 +40,8 @@ class HqProductQuerySchema(StrictSchema):
         load_default=False,
         metadata={"description": "Only products with available ≤ low_stock_threshold"},
     )
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    page = QueryInt(load_default=1, validate=validate.Range(min=1, max=10_000))
+    per_page = QueryInt(load_default=50, validate=validate.Range(min=1, max=200))
 
 
 PAGE_OUT, ITEM_OUT = HqProductPageSchema(), HqProductOutSchema()

@@ -2,7 +2,17 @@
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from app.api.fields import WORD_CLASS, Money, Pattern, Rate, Str, StrictBool, StrictInt, TableMap
+from app.api.fields import (
+    WORD_CLASS,
+    Money,
+    Pattern,
+    QueryInt,
+    Rate,
+    Str,
+    StrictBool,
+    StrictInt,
+    TableMap,
+)
 from app.money import format_fen
 from app.services import logistics
 
@@ -119,8 +129,8 @@ class SettingsSchema(StrictSchema):
 class CatalogQuerySchema(StrictSchema):
     q = Str(allow_empty=True, load_default="", validate=validate.Length(max=100))
     category = Str(allow_empty=True, load_default="", validate=validate.Length(max=64))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    page = QueryInt(load_default=1, validate=validate.Range(min=1, max=10_000))
+    per_page = QueryInt(load_default=20, validate=validate.Range(min=1, max=100))
 
 
 # --- outputs ----------------------------------------------------------------
@@ -265,8 +275,8 @@ class OrderListQuerySchema(StrictSchema):
             ]
         ),
     )
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    page = QueryInt(load_default=1, validate=validate.Range(min=1, max=10_000))
+    per_page = QueryInt(load_default=20, validate=validate.Range(min=1, max=100))
 
 
 class RejectSchema(StrictSchema):
@@ -369,8 +379,8 @@ class LedgerPageSchema(PagedSchema):
 
 class LedgerQuerySchema(StrictSchema):
     account = fields.String(load_default="", validate=validate.OneOf(["", "funds", "rebate"]))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    page = QueryInt(load_default=1, validate=validate.Range(min=1, max=10_000))
+    per_page = QueryInt(load_default=50, validate=validate.Range(min=1, max=200))
 
 
 class WalletOutSchema(Schema):
@@ -446,8 +456,8 @@ class CarrierEventQuerySchema(StrictSchema):
         load_default="",
         validate=validate.OneOf(["", logistics.APPLIED, logistics.DUPLICATE, logistics.UNMATCHED]),
     )
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    page = QueryInt(load_default=1, validate=validate.Range(min=1, max=10_000))
+    per_page = QueryInt(load_default=50, validate=validate.Range(min=1, max=200))
 
 
 class CarrierOutSchema(Schema):
@@ -526,8 +536,8 @@ class NoticeCreateSchema(StrictSchema):
 
 
 class NoticeQuerySchema(StrictSchema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    page = QueryInt(load_default=1, validate=validate.Range(min=1, max=10_000))
+    per_page = QueryInt(load_default=50, validate=validate.Range(min=1, max=200))
 
 
 class AdminNoticeQuerySchema(NoticeQuerySchema):

@@ -16,7 +16,16 @@ from hypothesis import strategies as st
 from marshmallow import Schema, ValidationError, validate
 
 from app import money
-from app.api.fields import FILLED_PATTERN, SPACES, TEXT_PATTERN, Money, Rate, Str, StrictInt
+from app.api.fields import (
+    FILLED_PATTERN,
+    SPACES,
+    TEXT_PATTERN,
+    Money,
+    QueryInt,
+    Rate,
+    Str,
+    StrictInt,
+)
 from app.api.schemas import CODE, USERNAME
 
 # Text near the edges: spaces of every kind, control characters, digits of other scripts.
@@ -140,3 +149,13 @@ def test_an_integer_is_any_json_number_without_a_fraction(value):
 @pytest.mark.parametrize("value", [3.5, True, "3", None, 2**31, 1e300, float("nan")])
 def test_anything_else_is_not_an_integer(value):
     assert not _accepts(StrictInt(), value)
+
+
+@pytest.mark.parametrize("value", ["7", "-2", "0010"])
+def test_a_query_integer_is_ascii_digits(value):
+    assert _accepts(QueryInt(), value)
+
+
+@pytest.mark.parametrize("value", [" 7 ", "+3", "1_0", "٣", "7.0", "", "1e3"])
+def test_a_query_integer_refuses_what_int_would_read(value):
+    assert not _accepts(QueryInt(), value)
