@@ -3,10 +3,10 @@ with its tier, credit limit, active flag and logins. Open to admin, order desk a
 creating and changing dealers stays with admins (app/api/admin.py)."""
 
 from flask import request
-from marshmallow import Schema, fields, pre_load, validate
+from marshmallow import Schema, fields, validate
 
 from app.api import ADMIN, bp, doc, reply, reply_page
-from app.api.fields import QueryInt, Str
+from app.api.fields import QueryBool, QueryInt, Str
 from app.api.schemas import DealerOutSchema, PagedSchema, StrictSchema, With
 from app.services import accounts, permissions
 
@@ -19,16 +19,11 @@ class HqDealerQuerySchema(StrictSchema):
         metadata={"description": "Part of the code, name, region, contact name or phone"},
     )
     tier = Str(allow_empty=True, load_default="", validate=validate.Length(max=32))
-    active = fields.Boolean(
-        load_default=None, metadata={"description": "true or false; omitted: both"}
+    active = QueryBool(
+        blank=True, load_default=None, metadata={"description": "true or false; blank: both"}
     )
     page = QueryInt(load_default=1, validate=validate.Range(min=1, max=10_000))
     per_page = QueryInt(load_default=20, validate=validate.Range(min=1, max=100))
-
-    @pre_load
-    def _empty_means_both(self, data, **kwargs):
-        # `?active=` (as CONTRACT §3 writes the query) does not narrow the list.
-        return {k: v for k, v in data.items() if not (k == "active" and v == "")}
 
 
 class DealerLoginOutSchema(Schema):

@@ -98,6 +98,22 @@ class QueryInt(fields.Integer):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+class QueryBool(fields.Field):
+    """true or false in a query string, spelled as declared (an enum): `truthy` and `falsy`
+    (default "true" and "false"); with `blank`, "" (as in `?active=`) means either: None."""
+
+    def __init__(self, *, truthy=("true",), falsy=("false",), blank: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.spellings = {**dict.fromkeys(truthy, True), **dict.fromkeys(falsy, False)}
+        if blank:
+            self.spellings[""] = None
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str) or value not in self.spellings:
+            raise ValidationError("Must be true or false.")
+        return self.spellings[value]
+
+
 class TableMap(fields.Dict):
     """{code: [row, …]} whose errors read "GOLD.1.price", not "GOLD.value.1.price"."""
 

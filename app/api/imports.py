@@ -11,6 +11,7 @@ from flask import Response, g, request
 from marshmallow import Schema, fields, validate
 
 from app.api import ADMIN, bp, doc, idempotent, reply
+from app.api.fields import QueryBool
 from app.api.schemas import StrictSchema
 from app.errors import BadRequest, DomainError, Invalid
 from app.services import import_files, imports
@@ -36,10 +37,10 @@ class TooLarge(DomainError):
 
 
 class ImportQuerySchema(StrictSchema):
-    dry_run = fields.Boolean(
+    dry_run = QueryBool(
         load_default=False,
-        truthy={"true", "1"},
-        falsy={"false", "0"},
+        truthy=("true", "1"),
+        falsy=("false", "0"),
         metadata={"description": "true: only check and count, change nothing"},
     )
 

@@ -12,6 +12,7 @@ from app.api.fields import (
     FILLED_PATTERN,
     TEXT_PATTERN,
     Money,
+    QueryBool,
     QueryInt,
     Rate,
     Str,
@@ -229,6 +230,13 @@ def build_spec(app: Flask) -> dict:
 
 def _declared_form(converter, field, ret, **kwargs) -> dict:
     """What our fields accept beyond their type (app/api/fields.py checks exactly this)."""
+    if isinstance(field, QueryBool):  # a query's true or false is a word, listed
+        declared = {"type": "string", "enum": list(field.spellings)}
+        default = ret.pop("default", None)  # marshmallow's (None, False): as its spelling
+        spelled = [word for word, value in field.spellings.items() if value is default]
+        if isinstance(default, bool) and spelled:
+            declared["default"] = spelled[0]
+        return declared
     if isinstance(field, Money):
         return {"pattern": field.pattern if _loaded(field) else MONEY_OUT}
     if isinstance(field, Str):

@@ -5,7 +5,7 @@ from flask import request
 from marshmallow import Schema, fields, validate
 
 from app.api import ADMIN, bp, doc, reply, reply_page
-from app.api.fields import QueryInt, Str
+from app.api.fields import QueryBool, QueryInt, Str
 from app.api.schemas import PagedSchema, ProductOutSchema, StrictSchema, With
 from app.services import permissions, products
 
@@ -35,8 +35,8 @@ class HqProductQuerySchema(StrictSchema):
         metadata={"description": "Name contains it, or SKU starts with it"},
     )
     category = Str(allow_empty=True, load_default="", validate=validate.Length(max=64))
-    active = fields.Boolean(load_default=None, allow_none=True)
-    low_stock = fields.Boolean(
+    active = QueryBool(blank=True, load_default=None)
+    low_stock = QueryBool(
         load_default=False,
         metadata={"description": "Only products with available ≤ low_stock_threshold"},
     )

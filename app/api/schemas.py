@@ -6,6 +6,7 @@ from app.api.fields import (
     WORD_CLASS,
     Money,
     Pattern,
+    QueryBool,
     QueryInt,
     Rate,
     Str,
@@ -426,9 +427,10 @@ class ShipmentCreateSchema(StrictSchema):
 
 
 class ShipmentQuerySchema(StrictSchema):
-    attention = fields.Boolean(
+    attention = QueryBool(
         required=True,
-        validate=validate.Equal(True),
+        falsy=(),
+        error_messages={"required": "Ask for attention=true."},
         metadata={"description": "Returned, with an exception, or no carrier event for 3 days"},
     )
 

@@ -21,6 +21,7 @@ from app.api.fields import (
     SPACES,
     TEXT_PATTERN,
     Money,
+    QueryBool,
     QueryInt,
     Rate,
     Str,
@@ -159,3 +160,24 @@ def test_a_query_integer_is_ascii_digits(value):
 @pytest.mark.parametrize("value", [" 7 ", "+3", "1_0", "٣", "7.0", "", "1e3"])
 def test_a_query_integer_refuses_what_int_would_read(value):
     assert not _accepts(QueryInt(), value)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "read"),
+    [
+        (QueryBool(), "true", True),
+        (QueryBool(), "false", False),
+        (QueryBool(blank=True), "", None),
+        (QueryBool(truthy=("true", "1"), falsy=("false", "0")), "0", False),
+    ],
+)
+def test_a_query_boolean_is_one_of_its_spellings(field, value, read):
+    class One(Schema):
+        x = field
+
+    assert One().load({"x": value})["x"] is read
+
+
+@pytest.mark.parametrize("value", ["True", "yes", "on", "t", "1", "", " true"])
+def test_a_query_boolean_refuses_other_words(value):
+    assert not _accepts(QueryBool(), value)
