@@ -1,0 +1,109 @@
+"""Quick order (issue 12, CONTRACT §6 /quick-order): a pasted list of `SKU quantity` lines.
+
+This module is the parser only: it reads what a dealer pastes from Excel, WeChat or a note
+(tabs, commas, spaces, full-width digits and spaces) into wanted lines, merges a SKU named
+twice, and says of every other line why it was not read. Matching to products, prices,
+minimums and stock is the preview's job, through the cart's own services.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+MAX_CHARS = 20_000
+MAX_LINES = 500
+MAX_QTY = 1_000_000
+
+# Between a SKU and its quantity: spaces and tabs, commas, semicolons, the Chinese enumeration
+# comma, and the multiplication signs people type ("DRK-001 × 10"). NFKC has already turned
+# full-width forms (，；　＊) into these.
+_SEPARATORS = re.compile(r"[\s,;、×*]+")
+_SKU = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+# A quantity, maybe with its unit after it ("10箱", "10 件" is two tokens and reads the same).
+_QTY = re.compile(r"([0-9]{1,9})(?:\.0+)?([^\x00-\x7f]{0,3})")
+_HEADERS = {"sku", "商品编码", "编码", "货号", "商品编号", "产品编码", "code"}
+
+# Why a line was not read (the page words each one).
+NO_QUANTITY = "no_quantity"
+BAD_QUANTITY = "bad_quantity"
+NOT_A_SKU = "not_a_sku"
+
+
+class PasteError(ValueError):
+    """The paste as a whole is refused (too long); nothing of it is read."""
+
+
+@dataclass(frozen=True, slots=True)
+class Wanted:
+    """A SKU and the quantity asked for it; `rows` are the pasted lines it came from (more
+    than one when the SKU was named twice and merged)."""
+
+    sku: str
+    qty: int
+    rows: tuple[int, ...]
+
+    @property
+    def merged(self) -> bool:
+        return len(self.rows) > 1
+
+
+@dataclass(frozen=True, slots=True)
+class Unread:
+    row: int
+    text: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Pasted:
+    wanted: list[Wanted]
+    unread: list[Unread]
+
+
+def parse(text: str) -> Pasted:
+    """The wanted lines of a paste, in the order first named, and the lines not read.
+
+    Blank lines and a header line ("SKU 数量") are skipped. A line is its first token as the
+    SKU and its last as the quantity, so a row copied with a name column between them reads
+    the same. Raises PasteError for more than MAX_CHARS characters or MAX_LINES lines.
+    """
+    if len(text) > MAX_CHARS:
+        raise PasteError(f"Paste at most {MAX_CHARS} characters.")
+    lines = unicodedata.normalize("NFKC", text.replace("\ufeff", "")).splitlines()
+    numbered = [(i, line.strip()) for i, line in enumerate(lines, start=1) if line.strip()]
+    if len(numbered) > MAX_LINES:
+        raise PasteError(f"Paste at most {MAX_LINES} lines.")
+    totals: dict[str, tuple[str, int, list[int]]] = {}
+    unread: list[Unread] = []
+    for position, (row, line) in enumerate(numbered):
+        tokens = [t for t in _SEPARATORS.split(line) if t]
+        if position == 0 and tokens[0].lower() in _HEADERS:
+            continue
+        sku, qty, reason = _read(tokens)
+        if reason:
+            unread.append(Unread(row, line, reason))
+            continue
+        key = sku.upper()
+        first, total, rows = totals.get(key, (sku, 0, []))
+        totals[key] = (first, total + qty, [*rows, row])
+    wanted = [Wanted(sku, min(qty, MAX_QTY), tuple(rows)) for sku, qty, rows in totals.values()]
+    return Pasted(wanted, unread)
+
+
+def _read(tokens: list[str]) -> tuple[str, int, str | None]:
+    sku = tokens[0]
+    if not _SKU.fullmatch(sku):
+        return sku, 0, NOT_A_SKU
+    if len(tokens) == 1:
+        return sku, 0, NO_QUANTITY
+    amount = _QTY.fullmatch(tokens[-1])
+    if amount is None and len(tokens) > 2:  # "DRK-001 10 箱": the unit on its own
+        amount = _QTY.fullmatch(tokens[-2]) if not tokens[-1].isascii() else None
+    if amount is None:
+        return sku, 0, BAD_QUANTITY
+    qty = int(amount.group(1))
+    if not 1 <= qty <= MAX_QTY:
+        return sku, 0, BAD_QUANTITY
+    return sku, qty, None
