@@ -107,3 +107,78 @@ def _read(tokens: list[str]) -> tuple[str, int, str | None]:
     if not 1 <= qty <= MAX_QTY:
         return sku, 0, BAD_QUANTITY
     return sku, qty, None
+
+
+# --- the preview: each wanted line against the dealer's catalog and cart ------------------
+
+UNKNOWN_SKU = "unknown_sku"
+SUGGESTIONS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class PreviewLine:
+    """What adding a wanted line would put in the cart: `qty` (0: nothing) at `unit_price`
+    (the price of the cart's whole line then), and why it differs from what was asked
+    (cart.ReorderChange's reasons, or UNKNOWN_SKU with close `suggestions`)."""
+
+    wanted: Wanted
+    item: object | None  # catalog.CatalogItem
+    qty: int
+    reason: str
+    in_cart: int = 0
+    unit_price: int | None = None
+    suggestions: tuple[str, ...] = ()
+
+    @property
+    def amount(self) -> int:
+        return (self.unit_price or 0) * self.qty
+
+
+def preview(user, pasted: Pasted) -> list[PreviewLine]:
+    """Each wanted line matched (SKUs in any letter case) to what the dealer may order, fitted
+    to the pack rules and to the stock left beside the cart's own line: the same services,
+    prices and stock the catalog and the cart show. Changes nothing."""
+    from app.services import cart  # the cart imports catalog; keep this module importable alone
+
+    typed = [w.sku for w in pasted.wanted]
+    asked = list(dict.fromkeys([*typed, *(s.upper() for s in typed)]))
+    found = {i.product.sku.upper(): i for i in cart._items_for(user, asked)} if asked else {}
+    lines = []
+    for want in pasted.wanted:
+        item = found.get(want.sku.upper())
+        if item is None:
+            lines.append(
+                PreviewLine(want, None, 0, UNKNOWN_SKU, suggestions=_close(user, want.sku))
+            )
+            continue
+        in_cart = cart.held(user, item.product.id)
+        qty, reason = _fit(cart, item, want.qty, in_cart)
+        price = item.table.unit_price(in_cart + qty) if qty else None
+        lines.append(PreviewLine(want, item, qty, reason, in_cart, price))
+    return lines
+
+
+def _fit(cart, item, wanted: int, in_cart: int) -> tuple[int, str]:
+    product = item.product
+    qty = cart.snap_qty(product, wanted)
+    reason = "pack_rules" if qty != wanted else ""
+    room = item.available - in_cart
+    if qty > room:
+        step = product.order_multiple
+        qty = max(room, 0) // step * step
+        if qty < (product.min_order_qty if not in_cart else step) or qty <= 0:
+            return 0, "out_of_stock"
+        reason = "reduced_to_stock"
+    return qty, reason
+
+
+def _close(user, typed: str) -> tuple[str, ...]:
+    """Visible SKUs that look like a mistyped one (same first two characters)."""
+    import difflib
+
+    from app.services import catalog
+
+    page = catalog.browse(user.dealer, q=typed[:2], per_page=100, with_total=False)
+    skus = {i.product.sku.upper(): i.product.sku for i in page.items}
+    close = difflib.get_close_matches(typed.upper(), list(skus), n=SUGGESTIONS, cutoff=0.6)
+    return tuple(skus[s] for s in close)
