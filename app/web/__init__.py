@@ -61,6 +61,7 @@ from app.web import (  # noqa: E402,F401
     me,
     notices,
     orders,
+    quick_order,
     statements,
     wallet,
 )

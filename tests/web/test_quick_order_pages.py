@@ -1,0 +1,126 @@
+"""快速下单 pages: a plain form (no JavaScript needed), a preview naming each problem with its
+fix, and one tap adding every line that fits through the cart's own checks."""
+
+from __future__ import annotations
+
+import html
+import re
+from types import SimpleNamespace
+
+import pytest
+
+from app.services import cart
+from tests import factories as f
+from tests.api.helpers import db_state
+
+
+@pytest.fixture
+def shop(client):
+    f.tier("GOLD", "金牌")
+    f.dealer("SH001", "GOLD", credit_limit=10_000_000)
+    f.product(
+        "JUICE-6", name="果汁", list_price=1000, min_order_qty=6, order_multiple=6, on_hand=100
+    )
+    f.prices("JUICE-6", tiers={"GOLD": [(1, 1000), (12, 900)]})
+    for i in range(1, 9):
+        f.product(f"TEA-{i}", name=f"茶{i}", list_price=500, on_hand=20)
+    buyer = f.dealer_user("SH001", "buyer")
+    assert f.web_login(client, "buyer").status_code == 302
+    return SimpleNamespace(client=client, buyer=buyer)
+
+
+def text_of(page: str) -> str:
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)))
+
+
+def preview(shop, lines: str):
+    token = f.csrf_from(shop.client.get("/quick-order").data)
+    return shop.client.post("/quick-order", data={"lines": lines, "csrf_token": token})
+
+
+TEN_LINES = "\n".join(
+    [
+        "SKU\t数量",  # a header
+        "JUICE-6\t4",  # below the minimum: rounded up to 6
+        "TEA-1 2",
+        "TEA-2，３",  # full-width comma and digit
+        "TEA-3 25",  # more than in stock: reduced to 20
+        "TEA-9 1",  # unknown: TEA-1 … offered
+        "TEA-4 1",
+        "tea-5 1",
+        "TEA-6 1",
+        "TEA-1 1",  # named twice: merged into line 3
+    ]
+)
+
+
+def test_the_page_is_a_plain_form_with_a_lines_field(shop):
+    page = shop.client.get("/quick-order").get_data(as_text=True)
+    assert '<textarea id="quick-lines" name="lines"' in page
+    assert 'method="post" action="/quick-order"' in page
+    assert "快速下单" in page
+
+
+def test_ten_pasted_lines_with_three_problems_preview_and_add_the_rest(shop):
+    before = db_state()
+    response = preview(shop, TEN_LINES)
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    shown = text_of(page)
+    assert db_state() == before  # a preview changes nothing
+    assert "已按起订量 6、每 6 递增调整为 6" in shown
+    assert "当前库存只能加入 20" in shown
+    assert "没有这个商品编码" in shown and "是不是：" in shown and "TEA-1" in shown
+    assert "已合并" in shown
+    adding = re.search(r'<form method="post" action="/quick-order/add".*?</form>', page, re.S)[0]
+    pairs = list(
+        zip(
+            re.findall(r'name="sku" value="([^"]+)"', adding),
+            map(int, re.findall(r'name="qty" value="([^"]+)"', adding)),
+            strict=True,
+        )
+    )
+    assert pairs == [
+        ("JUICE-6", 6),
+        ("TEA-1", 3),
+        ("TEA-2", 3),
+        ("TEA-3", 20),
+        ("TEA-4", 1),
+        ("TEA-5", 1),
+        ("TEA-6", 1),
+    ]
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', adding)[1]
+    data = {
+        "csrf_token": f.csrf_from(page),
+        "idempotency_key": key,
+        "sku": [s for s, _ in pairs],
+        "qty": [str(n) for _, n in pairs],
+    }
+    added = shop.client.post("/quick-order/add", data=data)
+    assert shop.client.post("/quick-order/add", data=data).status_code == 302  # a double tap
+    assert added.status_code == 302 and added.headers["Location"].endswith("/cart")
+    view, _ = cart.view(shop.buyer)
+    assert {line.product.sku: line.qty for line in view.lines} == dict(pairs)
+    assert "已将 7 种商品加入购物车" in text_of(shop.client.get("/cart").get_data(as_text=True))
+
+
+def test_a_line_the_cart_now_refuses_is_named_and_the_others_go_in(shop):
+    token = f.csrf_from(shop.client.get("/quick-order").data)
+    data = {"csrf_token": token, "sku": ["TEA-1", "TEA-2"], "qty": ["2", "999"]}
+    shop.client.post("/quick-order/add", data=data)
+    view, _ = cart.view(shop.buyer)
+    assert {line.product.sku: line.qty for line in view.lines} == {"TEA-1": 2}
+    assert "未加入：TEA-2" in text_of(shop.client.get("/cart").get_data(as_text=True))
+
+
+@pytest.mark.parametrize("lines", ["", "   \n\n", "A 1\n" * 501])
+def test_an_empty_or_too_long_paste_is_refused_with_a_message(shop, lines):
+    response = preview(shop, lines)
+    assert response.status_code == 422
+    assert 'id="quick-error"' in response.get_data(as_text=True)
+
+
+def test_hq_cannot_open_it(client):
+    f.admin("hq")
+    f.web_login(client, "hq")
+    assert client.get("/quick-order").status_code == 403
