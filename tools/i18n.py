@@ -212,6 +212,9 @@ ZH = {
     "Added %(n)s lines to the cart.": "已将 %(n)s 种商品加入购物车。",
     "Not added: %(line)s": "未加入：%(line)s",
     "Not a number.": "不是数字。",
+    "Upload a file of at most 1 MB.": "请上传不超过 1 MB 的文件。",
+    "Or upload your list (.xlsx or .csv)": "或上传您的清单（.xlsx 或 .csv）",
+    "SKU in the first column, quantity in the last; at most 1 MB.": "第一列为商品编码，最后一列为数量；不超过 1 MB。",
     "That form was sent before: it was done once, and nothing was done again.": (
         "这份表单已提交过：只办理了一次，没有重复办理。"
     ),

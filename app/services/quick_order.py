@@ -31,6 +31,24 @@ BAD_QUANTITY = "bad_quantity"
 NOT_A_SKU = "not_a_sku"
 
 
+MAX_UPLOAD = 1024 * 1024  # a dealer's own list: 500 rows are a few KB
+
+
+def sheet_text(sheet) -> str:
+    """An uploaded sheet (import_files.Sheet) as the lines a paste would give: its rows, cells
+    between tabs (the header is skipped; a quantity read as 24.0 reads as 24)."""
+    rows = []
+    for _, cells in sheet.rows:
+        rows.append("\t".join(_cell(c) for c in cells if c is not None and str(c).strip()))
+    return "\n".join(rows)
+
+
+def _cell(value) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
 class PasteError(ValueError):
     """The paste as a whole is refused (too long); nothing of it is read."""
 

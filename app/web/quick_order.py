@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.errors import DomainError
-from app.services import cart
+from app.services import cart, import_files
 from app.services import quick_order as q
 from app.web import bp
 from app.web.helpers import explain_error
@@ -21,9 +21,31 @@ def quick_order():
     return render_template("dealer/quick_order.html", text="", error=None)
 
 
+def _uploaded() -> str | None:
+    """The uploaded list as paste text (None: no file); raises DomainError for a bad one."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return None
+    content = upload.read(q.MAX_UPLOAD + 1)
+    if len(content) > q.MAX_UPLOAD:
+        raise q.PasteError("too large")
+    return q.sheet_text(import_files.read(content))
+
+
+def _refused(text: str, error: str):
+    page = render_template("dealer/quick_order.html", text=text[: q.MAX_CHARS], error=error)
+    return page, 422
+
+
 @bp.post("/quick-order")
 def quick_order_preview():
     text = request.form.get("lines", "")
+    try:
+        text = _uploaded() or text
+    except q.PasteError:
+        return _refused(text, _("Upload a file of at most 1 MB."))
+    except DomainError as err:
+        return _refused(text, explain_error(err))
     try:
         pasted = q.parse(text)
     except q.PasteError:

@@ -4,10 +4,12 @@ fix, and one tap adding every line that fits through the cart's own checks."""
 from __future__ import annotations
 
 import html
+import io
 import re
 from types import SimpleNamespace
 
 import pytest
+from openpyxl import Workbook
 
 from app.services import cart
 from tests import factories as f
@@ -124,3 +126,52 @@ def test_hq_cannot_open_it(client):
     f.admin("hq")
     f.web_login(client, "hq")
     assert client.get("/quick-order").status_code == 403
+
+
+def upload(shop, content: bytes, name: str):
+    token = f.csrf_from(shop.client.get("/quick-order").data)
+    data = {"csrf_token": token, "lines": "", "file": (io.BytesIO(content), name)}
+    return shop.client.post("/quick-order", data=data, content_type="multipart/form-data")
+
+
+def _fitting(page: str) -> list[tuple[str, str]]:
+    adding = re.search(r'<form method="post" action="/quick-order/add".*?</form>', page, re.S)[0]
+    return list(
+        zip(
+            re.findall(r'name="sku" value="([^"]+)"', adding),
+            re.findall(r'name="qty" value="([^"]+)"', adding),
+            strict=True,
+        )
+    )
+
+
+def test_the_dealers_own_csv_previews_like_a_paste(shop):
+    content = "商品编码,名称,数量\nTEA-1,茶1,2\nJUICE-6,果汁,12\n".encode("gbk")
+    response = upload(shop, content, "常订.csv")
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    assert _fitting(response.get_data(as_text=True)) == [("TEA-1", "2"), ("JUICE-6", "12")]
+
+
+def test_the_dealers_own_xlsx_previews_like_a_paste(shop):
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["SKU", "数量"])
+    sheet.append(["TEA-2", 3])
+    sheet.append(["TEA-3", 4.0])
+    out = io.BytesIO()
+    book.save(out)
+    response = upload(shop, out.getvalue(), "list.xlsx")
+    assert response.status_code == 200
+    assert _fitting(response.get_data(as_text=True)) == [("TEA-2", "3"), ("TEA-3", "4")]
+
+
+@pytest.mark.parametrize(
+    ("content", "name"),
+    [(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, "photo.png"), (b"x" * (1024 * 1024 + 1), "big.csv")],
+)
+def test_a_file_that_is_no_list_is_refused_with_a_message(shop, content, name):
+    before = db_state()
+    response = upload(shop, content, name)
+    assert response.status_code == 422
+    assert 'id="quick-error"' in response.get_data(as_text=True)
+    assert db_state() == before
