@@ -304,14 +304,17 @@ def _items_for(user: User, skus: list[str]) -> list[catalog.CatalogItem]:
     return page.items
 
 
-def _fit(item: catalog.CatalogItem, wanted: int) -> tuple[int, str]:
+def _fit(item: catalog.CatalogItem, wanted: int, in_cart: int = 0) -> tuple[int, str]:
+    """What of `wanted` can go in beside the cart's `in_cart`: rounded to the pack rules,
+    reduced to the stock left (0 and "out_of_stock" when not even one step fits)."""
     product = item.product
     qty = snap_qty(product, wanted)
     reason = "pack_rules" if qty != wanted else ""
-    if qty > item.available:
+    room = item.available - in_cart
+    if qty > room:
         step = product.order_multiple
-        qty = item.available // step * step
-        if qty < product.min_order_qty:
+        qty = max(room, 0) // step * step
+        if qty < (step if in_cart else product.min_order_qty):
             return 0, "out_of_stock"
         reason = "reduced_to_stock"
     return qty, reason

@@ -8,9 +8,12 @@ minimums and stock is the preview's job, through the cart's own services.
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 from dataclasses import dataclass
+
+from app.services import cart, catalog
 
 MAX_CHARS = 20_000
 MAX_LINES = 500
@@ -156,8 +159,6 @@ def preview(user, pasted: Pasted) -> list[PreviewLine]:
     """Each wanted line matched (SKUs in any letter case) to what the dealer may order, fitted
     to the pack rules and to the stock left beside the cart's own line: the same services,
     prices and stock the catalog and the cart show. Changes nothing."""
-    from app.services import cart  # the cart imports catalog; keep this module importable alone
-
     typed = [w.sku for w in pasted.wanted]
     asked = list(dict.fromkeys([*typed, *(s.upper() for s in typed)]))
     found = {i.product.sku.upper(): i for i in cart._items_for(user, asked)} if asked else {}
@@ -170,32 +171,14 @@ def preview(user, pasted: Pasted) -> list[PreviewLine]:
             )
             continue
         in_cart = cart.held(user, item.product.id)
-        qty, reason = _fit(cart, item, want.qty, in_cart)
+        qty, reason = cart._fit(item, want.qty, in_cart)
         price = item.table.unit_price(in_cart + qty) if qty else None
         lines.append(PreviewLine(want, item, qty, reason, in_cart, price))
     return lines
 
 
-def _fit(cart, item, wanted: int, in_cart: int) -> tuple[int, str]:
-    product = item.product
-    qty = cart.snap_qty(product, wanted)
-    reason = "pack_rules" if qty != wanted else ""
-    room = item.available - in_cart
-    if qty > room:
-        step = product.order_multiple
-        qty = max(room, 0) // step * step
-        if qty < (product.min_order_qty if not in_cart else step) or qty <= 0:
-            return 0, "out_of_stock"
-        reason = "reduced_to_stock"
-    return qty, reason
-
-
 def _close(user, typed: str) -> tuple[str, ...]:
     """Visible SKUs that look like a mistyped one (same first two characters)."""
-    import difflib
-
-    from app.services import catalog
-
     page = catalog.browse(user.dealer, q=typed[:2], per_page=100, with_total=False)
     skus = {i.product.sku.upper(): i.product.sku for i in page.items}
     close = difflib.get_close_matches(typed.upper(), list(skus), n=SUGGESTIONS, cutoff=0.6)
