@@ -30,6 +30,7 @@ def register_cli(app: Flask) -> None:
             click.echo("Database already has data; demo data not loaded.")
             return
         added = demo.load_demo_data()
+        added["orders"] = demo.load_demo_history()
         click.echo("Demo data: " + ", ".join(f"{k} +{v}" for k, v in added.items()))
 
     @app.cli.command("demo-logins")

@@ -13,14 +13,16 @@ from app.models import (
     Category,
     Dealer,
     DealerPrice,
+    Order,
     Product,
     StockLevel,
     Tier,
     TierPrice,
     User,
 )
-from app.services import logistics, wallet
+from app.services import logistics, orders, wallet
 from app.services.accounts import hash_password
+from app.services.orders import LineRequest
 
 ADMIN_LOGIN = ("admin", "admin1234")
 # (username, password, role, name, who): HQ staff with the narrower roles of CONTRACT §3a.
@@ -391,6 +393,51 @@ def _add_dealer_tables(dealers: dict[str, Dealer]) -> None:
                     product_id=product_id, dealer_id=dealer.id, min_qty=min_qty, price=_fen(yuan)
                 )
             )
+
+
+# A few orders for the first demo dealers, so `make run` opens on a 常购清单 (usual list) and an
+# order list that are not empty: dealer -> (deposit in yuan, orders as [(sku, qty)], and which
+# of them HQ approved and which the dealer cancelled, by position).
+HISTORY = {
+    "SH001": (
+        20000,
+        [
+            [("DRK-001", 10), ("DAI-001", 10), ("GRN-003", 4)],
+            [("DRK-001", 10), ("DRK-002", 10), ("SNK-002", 5)],
+            [("DRK-001", 12), ("DAI-001", 12), ("SEA-002", 3)],
+            [("DAI-001", 10), ("GRN-003", 6), ("ALC-004", 12)],
+            [("DRK-002", 10), ("SNK-002", 5), ("PAP-001", 20)],
+        ],
+        {"approved": (0, 1), "cancelled": (3,)},
+    ),
+    "GZ001": (
+        10000,
+        [[("DRK-001", 6), ("SNK-002", 10)], [("DRK-001", 8), ("INS-001", 8)]],
+        {"approved": (0,), "cancelled": ()},
+    ),
+}
+
+
+def load_demo_history() -> int:
+    """Place HISTORY's orders through the ordering services (stock reserved, funds debited)
+    for each demo dealer that has no order yet; returns how many orders were placed."""
+    placed = 0
+    admin = db.session.scalar(select(User).where(User.username == ADMIN_LOGIN[0]))
+    for code, (deposit, baskets, outcome) in HISTORY.items():
+        buyer = db.session.scalar(select(User).where(User.username == code.lower()))
+        if buyer is None or db.session.scalar(
+            select(func.count(Order.id)).where(Order.dealer_id == buyer.dealer_id)
+        ):
+            continue
+        wallet.record_deposit(code, _fen(deposit), f"DEMO-{code}-OPENING", None)
+        for position, basket in enumerate(baskets):
+            order = orders.place_order(buyer, [LineRequest(sku, qty) for sku, qty in basket])
+            placed += 1
+            if position in outcome["approved"] and admin is not None:
+                orders.approve_order(admin, order.number)
+            elif position in outcome["cancelled"]:
+                orders.cancel_order(buyer, order.number)
+    return placed
 
 
 def demo_logins() -> list[tuple[str, str, str]]:

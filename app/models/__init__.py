@@ -22,6 +22,7 @@ from app.models.pricing import DealerPrice, TierPrice
 from app.models.settings import Setting
 from app.models.settlements import RebateSettlement, RebateSettlementLine
 from app.models.stock import StockLevel
+from app.models.usual import PinnedProduct
 from app.models.wallet import LedgerEntry, WalletAccount
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "Order",
     "OrderEvent",
     "OrderLine",
+    "PinnedProduct",
     "WalletAccount",
     "Category",
     "Dealer",

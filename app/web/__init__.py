@@ -63,5 +63,6 @@ from app.web import (  # noqa: E402,F401
     orders,
     quick_order,
     statements,
+    usual,
     wallet,
 )

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.errors import DomainError
-from app.services import cart, catalog, idempotency, orders
+from app.services import cart, catalog, idempotency, orders, usual
 from app.services.orders import LineRequest
 from app.web import bp
 from app.web.forms import form_int, go, new_key
@@ -51,6 +51,7 @@ def _sheet_error(sku: str, qty: int, key: str, err: DomainError):
         "qty": qty,
         "tier": current_user.dealer.tier,
         "in_cart": cart.held(current_user, item.product.id),
+        "pinned": usual.is_pinned(current_user, item.product.id),
     }
     return render_template(template, **context), status
 

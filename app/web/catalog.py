@@ -14,6 +14,7 @@ from markupsafe import Markup
 
 from app.services import cart as cart_svc
 from app.services import catalog as catalog_svc
+from app.services import usual as usual_svc
 from app.services.quantities import break_rows
 from app.web import bp
 from app.web.forms import new_key
@@ -147,6 +148,7 @@ def product_page(sku: str):
         error=None,
         back_url=f"{back}#p-{sku}",
         in_cart=cart_svc.held(current_user, item.product.id),
+        pinned=usual_svc.is_pinned(current_user, item.product.id),
     )
 
 

@@ -109,6 +109,8 @@ KNOWN = {
     "settlement_conflict": _l(
         "This period was already settled with other dates or brackets; nothing was posted."
     ),
+    "never_ordered": _l("You have not ordered this product recently: choose a quantity."),
+    "too_many_pins": _l("Your usual list is full: unpin a product first."),
 }
 
 
@@ -231,6 +233,11 @@ def local_time(value: datetime | None) -> str:
     return format_datetime(value, "yyyy-MM-dd HH:mm") if value else ""
 
 
+def local_date(value: datetime | None) -> str:
+    """The calendar day in the shown time zone (Asia/Shanghai by default): "2026-12-02"."""
+    return format_datetime(value, "yyyy-MM-dd") if value else ""
+
+
 def quantity(n, unit: str) -> str:
     """A number and its unit: "10箱" in Chinese, "10 箱" in English (the unit is data)."""
     return _("%(n)s %(unit)s", n=n, unit=unit)
@@ -239,6 +246,7 @@ def quantity(n, unit: str) -> str:
 def register(app: Flask) -> None:
     app.jinja_env.filters["yuan"] = display_fen
     app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.filters["local_date"] = local_date
     app.jinja_env.globals.update(
         stock_label=stock_label,
         explain_error=explain_error,
