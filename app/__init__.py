@@ -101,6 +101,7 @@ def register_blueprints(app: Flask) -> None:
     from app.admin import bp as admin_bp
     from app.web import bp as web_bp
     from app.web.auth import bp as auth_bp
+    from app.web.pwa import bp as pwa_bp
     from app.webhooks import bp as webhooks_bp
 
     api.register(app)
@@ -108,6 +109,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(webhooks_bp)
     csrf.exempt(webhooks_bp)  # carriers sign each delivery instead; no cookie is ever read
     app.register_blueprint(auth_bp)
+    app.register_blueprint(pwa_bp)  # the manifest, the service worker, the offline page
     app.register_blueprint(web_bp)
     app.register_blueprint(admin_bp)
     register_system_routes(app)

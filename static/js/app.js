@@ -404,3 +404,94 @@
     });
   });
 })();
+
+/* The installable app: the service worker (templates/sw.js), and a page read offline. A page
+   the worker served from its copy has <html data-offline-at="ms">: it says so with the time it
+   was kept, and ordering stays off on it even once the signal is back (its forms may be stale;
+   the bar offers a reload). A live page that loses the signal turns ordering off until the
+   signal returns. Every write is refused here while offline; the worker never answers one. */
+(function () {
+  "use strict";
+  var root = document.documentElement;
+  var bar = document.getElementById("offline-bar");
+  var keptAt = root.getAttribute("data-offline-at");
+  var isCopy = keptAt !== null;
+
+  if ("serviceWorker" in navigator && !isCopy) {
+    // A page that came before the worker took charge asks it to keep the page too, once the
+    // worker controls it (a page loaded while the worker was starting never is: the next is).
+    var keep = function () {
+      var worker = navigator.serviceWorker.controller;
+      if (worker) worker.postMessage({ type: "keep", url: location.href });
+    };
+    var loaded = performance.getEntriesByType("navigation")[0];
+    if (!loaded || !loaded.workerStart) {  // the worker did not answer this page's request
+      if (navigator.serviceWorker.controller) keep();
+      else navigator.serviceWorker.addEventListener("controllerchange", keep, { once: true });
+    }
+    navigator.serviceWorker.register("/sw.js")
+      .catch(function () { /* no worker: the site works as a plain web site */ });
+  }
+
+  /* Logging out drops the user's kept pages before the request leaves. */
+  document.addEventListener("submit", function (event) {
+    if (!event.target.hasAttribute("data-logout")) return;
+    var worker = navigator.serviceWorker && navigator.serviceWorker.controller;
+    if (worker) worker.postMessage({ type: "forget" });
+  }, true);
+
+  function hhmm(ms) {
+    var at = new Date(parseInt(ms, 10) || Date.now());
+    return String(at.getHours()).padStart(2, "0") + ":" + String(at.getMinutes()).padStart(2, "0");
+  }
+
+  function offline() { return isCopy || navigator.onLine === false; }
+
+  function paint() {
+    var off = offline();
+    root.classList.toggle("is-offline", off);
+    document.querySelectorAll("form[method=post] button, form[method=post] input[type=submit]")
+      .forEach(function (button) {
+        if (button.closest("[data-logout]")) return;
+        if (off) {
+          if (!button.disabled) button.setAttribute("data-offline-disabled", "");
+          button.disabled = true;
+        } else if (button.hasAttribute("data-offline-disabled")) {
+          button.removeAttribute("data-offline-disabled");
+          button.disabled = false;
+        }
+      });
+    if (!bar) return;
+    bar.hidden = !off;
+    var text = bar.querySelector("[data-offline-text]");
+    if (isCopy) {
+      text.textContent = bar.getAttribute("data-kept").replace("%(time)s", hhmm(keptAt));
+    } else {
+      text.textContent = bar.getAttribute("data-live");
+    }
+    var reload = bar.querySelector("[data-reload]");
+    if (reload) reload.hidden = !(isCopy && navigator.onLine !== false);
+  }
+
+  function refuse(event) {
+    if (!offline()) return;
+    event.preventDefault();
+    if (event.stopImmediatePropagation) event.stopImmediatePropagation();
+    var elt = event.detail && event.detail.elt;
+    if (elt && /revealed|every|load/.test(elt.getAttribute("hx-trigger") || "")) return;
+    var toast = bar && bar.getAttribute("data-refused");
+    if (toast) document.body.dispatchEvent(new CustomEvent("toast", { detail: { value: toast } }));
+  }
+  document.addEventListener("submit", function (event) {
+    if (!event.target.hasAttribute("data-logout")) refuse(event);
+  }, true);
+  document.addEventListener("htmx:confirm", refuse);
+
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-reload]")) location.reload();
+  });
+  window.addEventListener("online", paint);
+  window.addEventListener("offline", paint);
+  document.addEventListener("htmx:afterSwap", function () { if (offline()) paint(); });
+  paint();
+})();
