@@ -175,3 +175,44 @@ def test_a_file_that_is_no_list_is_refused_with_a_message(shop, content, name):
     assert response.status_code == 422
     assert 'id="quick-error"' in response.get_data(as_text=True)
     assert db_state() == before
+
+
+def _order_form(page: str) -> dict:
+    adding = re.search(r'<form method="post" action="/quick-order/add".*?</form>', page, re.S)[0]
+    assert 'formaction="/quick-order/order"' in adding
+    return {
+        "csrf_token": f.csrf_from(page),
+        "idempotency_key": re.search(r'name="idempotency_key" value="([^"]+)"', adding)[1],
+        "lines": html.unescape(re.search(r'name="lines" value="([^"]*)"', adding)[1]),
+        "sku": re.findall(r'name="sku" value="([^"]+)"', adding),
+        "qty": re.findall(r'name="qty" value="([^"]+)"', adding),
+    }
+
+
+def test_order_at_once_places_the_previewed_lines_once_and_leaves_the_cart(shop):
+    cart.add(shop.buyer, "TEA-8", 2)
+    data = _order_form(preview(shop, "JUICE-6 12\nTEA-1 2").get_data(as_text=True))
+    placed = shop.client.post("/quick-order/order", data=data)
+    again = shop.client.post("/quick-order/order", data=data)  # a double tap
+    assert placed.status_code == 302 and "/orders/" in placed.headers["Location"]
+    assert again.headers["Location"] == placed.headers["Location"]
+    from app.extensions import db
+    from app.models import Order
+
+    orders = db.session.scalars(db.select(Order)).all()
+    assert len(orders) == 1
+    assert {line.sku: line.qty for line in orders[0].lines} == {"JUICE-6": 12, "TEA-1": 2}
+    assert orders[0].goods_amount == 12 * 900 + 2 * 500  # the tier's price for 12
+    view, _ = cart.view(shop.buyer)
+    assert {line.product.sku: line.qty for line in view.lines} == {"TEA-8": 2}
+
+
+def test_order_at_once_refused_shows_the_preview_with_why_and_places_nothing(shop):
+    data = _order_form(preview(shop, "TEA-1 2").get_data(as_text=True))
+    data["qty"] = ["999"]  # stock was taken meanwhile, or the form was altered
+    before = db_state()
+    response = shop.client.post("/quick-order/order", data=data)
+    assert response.status_code in (409, 422)
+    page = response.get_data(as_text=True)
+    assert 'id="quick-error"' in page and 'id="quick-lines-preview"' in page
+    assert db_state() == before
