@@ -113,6 +113,28 @@ def parse(text: str) -> Pasted:
     return Pasted(wanted, unread)
 
 
+_FIRST_TOKEN = re.compile(r"\s*([^\s,;、×*]+)")
+
+
+def swap(text: str, rows: list[int], sku: str) -> str:
+    """The paste with the SKU of lines `rows` (numbered as parse numbers them) replaced by
+    `sku`: "did you mean DRK-005?" taken. Rows out of range, or a `sku` that is no SKU,
+    leave the text as it was."""
+    if not _SKU.fullmatch(sku):
+        return text
+    lines = text.splitlines(keepends=True)
+    for row in rows:
+        if not 1 <= row <= len(lines):
+            continue
+        raw = lines[row - 1]
+        body = raw.rstrip("\r\n\u2028\u2029\x0b\x0c\x1c\x1d\x1e\x85")
+        line = unicodedata.normalize("NFKC", body.replace("\ufeff", ""))
+        found = _FIRST_TOKEN.match(line)
+        if found:
+            lines[row - 1] = line[: found.start(1)] + sku + line[found.end(1) :] + raw[len(body) :]
+    return "".join(lines)
+
+
 def _read(tokens: list[str]) -> tuple[str, int, str | None]:
     sku = tokens[0]
     if not _SKU.fullmatch(sku):

@@ -49,6 +49,10 @@ def quick_order_preview():
         return _refused(text, _("Upload a file of at most 1 MB."))
     except DomainError as err:
         return _refused(text, explain_error(err))
+    swap = request.form.get("swap", "")  # "3,7:DRK-005": a close SKU taken for lines 3 and 7
+    if ":" in swap:
+        rows, _sep, sku = swap.partition(":")
+        text = q.swap(text, [int(r) for r in rows.split(",") if r.isdigit()][: q.MAX_LINES], sku)
     try:
         pasted = q.parse(text)
     except q.PasteError:

@@ -139,3 +139,20 @@ def test_add_from_the_usual_list_in_one_tap_and_pin_a_product(
     expect(rows.first).to_have_attribute("data-sku", "PAP-002")
     expect(rows.first).to_contain_text("已置顶")
     assert js_errors.seen == []
+
+
+def test_an_unknown_sku_is_fixed_with_one_tap_on_a_close_one(demo, page, sign_in, js_errors):
+    js_errors.watch(page)
+    sign_in(page, "sh001", "demo1234")
+    page.goto("/quick-order")
+    page.fill("textarea[name=lines]", "DRK-0O5 1\nDRK-001 2")
+    with page.expect_navigation():
+        page.locator("form[action='/quick-order'] [type=submit]").click()
+    expect(page.locator("#quick-add-all")).to_have_text(re.compile("1"))
+    with page.expect_navigation():
+        page.get_by_role("button", name="换成 DRK-005").click()
+    expect(page.locator("[data-sku='DRK-005']")).to_contain_text("椰子汁")
+    expect(page.locator("#quick-add-all")).to_have_text(re.compile("2"))
+    expect(page.locator("textarea[name=lines]")).to_have_value("DRK-005 1\nDRK-001 2")
+    no_overflow(page)
+    assert js_errors.seen == []

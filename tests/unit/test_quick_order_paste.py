@@ -103,3 +103,25 @@ def test_any_paste_of_lines_reads_as_the_totals_per_sku_in_first_named_order(lin
         totals[sku] = totals.get(sku, 0) + qty
     assert wanted(text) == list(totals.items())
     assert q.parse(text).unread == []
+
+
+def test_swap_replaces_the_sku_of_the_named_lines_only():
+    text = "SKU 数量\r\nDRK-0O5 2\n\nTEA-1，３\nDRK-0O5\t1"
+    swapped = q.swap(text, [2, 5], "DRK-005")
+    assert swapped == "SKU 数量\r\nDRK-005 2\n\nTEA-1，３\nDRK-005\t1"
+    pasted = q.parse(swapped)
+    assert [(w.sku, w.qty, w.rows) for w in pasted.wanted] == [
+        ("DRK-005", 3, (2, 5)),
+        ("TEA-1", 3, (4,)),
+    ]
+
+
+def test_swap_reads_full_width_sku_as_the_parser_does():
+    assert q.swap("　ＤＲＫ－0O5　２", [1], "DRK-005") == " DRK-005 2"
+
+
+@pytest.mark.parametrize(
+    ("rows", "sku"), [([0], "DRK-005"), ([9], "DRK-005"), ([1], "no sku"), ([1], "")]
+)
+def test_swap_out_of_range_or_not_a_sku_changes_nothing(rows, sku):
+    assert q.swap("DRK-0O5 2", rows, sku) == "DRK-0O5 2"

@@ -216,3 +216,16 @@ def test_order_at_once_refused_shows_the_preview_with_why_and_places_nothing(sho
     page = response.get_data(as_text=True)
     assert 'id="quick-error"' in page and 'id="quick-lines-preview"' in page
     assert db_state() == before
+
+
+def test_a_close_sku_taken_in_one_tap_previews_the_paste_again_with_it(shop):
+    page = preview(shop, "TEA-9 2\nTEA-2 1").get_data(as_text=True)
+    swap = re.search(r'form="quick-form" name="swap" value="([^"]+)"', page)[1]
+    assert swap == "1:TEA-8"  # the closest first
+    token = f.csrf_from(page)
+    again = shop.client.post(
+        "/quick-order", data={"lines": "TEA-9 2\nTEA-2 1", "swap": swap, "csrf_token": token}
+    )
+    assert again.status_code == 200
+    assert _fitting(again.get_data(as_text=True)) == [("TEA-8", "2"), ("TEA-2", "1")]
+    assert "TEA-8 2\nTEA-2 1" in html.unescape(again.get_data(as_text=True))
