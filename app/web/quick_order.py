@@ -72,11 +72,16 @@ def quick_order_preview():
 
 def _preview_page(text: str, pasted: q.Pasted, error: str | None = None, status: int = 200):
     lines = q.preview(current_user, pasted)
+    # In the order pasted, the lines not read among the others: as the dealer's own list reads.
+    in_order = sorted(
+        [(line.wanted.rows[0], line, None) for line in lines]
+        + [(line.row, None, line) for line in pasted.unread],
+        key=lambda entry: entry[0],
+    )
     page = render_template(
         "dealer/quick_order_preview.html",
         text=text,
-        lines=lines,
-        unread=pasted.unread,
+        entries=[(line, unread) for _row, line, unread in in_order],
         fitting=[line for line in lines if line.qty],
         error=error,
     )

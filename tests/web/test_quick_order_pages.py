@@ -229,3 +229,13 @@ def test_a_close_sku_taken_in_one_tap_previews_the_paste_again_with_it(shop):
     assert again.status_code == 200
     assert _fitting(again.get_data(as_text=True)) == [("TEA-8", "2"), ("TEA-2", "1")]
     assert "TEA-8 2\nTEA-2 1" in html.unescape(again.get_data(as_text=True))
+
+
+def test_the_preview_lists_lines_in_the_order_pasted_the_unread_among_them(shop):
+    page = preview(shop, "TEA-1 1\nhello there\nTEA-2 1\nTEA-3\nTEA-4 1").get_data(as_text=True)
+    preview_list = re.search(r'<ul class="cards quick-lines".*?</ul>', page, re.S)[0]
+    heads = [
+        text_of(h).strip() for h in re.findall(r'<p class="quick-head">(.*?)</p>', preview_list)
+    ]
+    assert [h.split(" ")[0] for h in heads] == ["TEA-1", "第", "TEA-2", "第", "TEA-4"]
+    assert "第 2 行" in heads[1] and "第 4 行" in heads[3]
