@@ -192,6 +192,7 @@ ZH = {
     "This order is still being submitted; please wait.": "订单正在提交，请稍候。",
     "Quick order": "快速下单",
     "Order at once": "立即下单",
+    "At most %(n)s on one line.": "一行最多 %(n)s。",
     "Use %(sku)s": "换成 %(sku)s",
     "Order at once places these lines as one order now (funds and stock checked), without touching your cart.": "立即下单：这些商品直接生成一张订单（核对资金和库存），不动购物车。",
     # The installable app and reading offline

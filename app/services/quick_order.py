@@ -31,6 +31,7 @@ _HEADERS = {"sku", "商品编码", "编码", "货号", "商品编号", "产品�
 # Why a line was not read (the page words each one).
 NO_QUANTITY = "no_quantity"
 BAD_QUANTITY = "bad_quantity"
+TOO_MANY = "too_many"  # a quantity above MAX_QTY: no pack of any product is that large
 NOT_A_SKU = "not_a_sku"
 
 
@@ -147,8 +148,10 @@ def _read(tokens: list[str]) -> tuple[str, int, str | None]:
     if amount is None:
         return sku, 0, BAD_QUANTITY
     qty = int(amount.group(1))
-    if not 1 <= qty <= MAX_QTY:
+    if qty < 1:
         return sku, 0, BAD_QUANTITY
+    if qty > MAX_QTY:
+        return sku, 0, TOO_MANY
     return sku, qty, None
 
 

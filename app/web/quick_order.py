@@ -84,6 +84,7 @@ def _preview_page(text: str, pasted: q.Pasted, error: str | None = None, status:
         entries=[(line, unread) for _row, line, unread in in_order],
         fitting=[line for line in lines if line.qty],
         error=error,
+        max_qty=q.MAX_QTY,
     )
     return page, status
 

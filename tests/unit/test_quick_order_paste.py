@@ -65,7 +65,7 @@ def test_a_sku_named_twice_is_merged_into_its_first_line_with_the_rows_it_came_f
         ("DRK-001 2.5", q.BAD_QUANTITY),
         ("DRK-001 十", q.BAD_QUANTITY),
         ("DRK-001 abc", q.BAD_QUANTITY),
-        ("DRK-001 10000000", q.BAD_QUANTITY),
+        ("DRK-001 10000000", q.TOO_MANY),
         ("冰红茶 10", q.NOT_A_SKU),
         ("-DRK 10", q.NOT_A_SKU),
         ("!!! 1", q.NOT_A_SKU),

@@ -239,3 +239,8 @@ def test_the_preview_lists_lines_in_the_order_pasted_the_unread_among_them(shop)
     ]
     assert [h.split(" ")[0] for h in heads] == ["TEA-1", "第", "TEA-2", "第", "TEA-4"]
     assert "第 2 行" in heads[1] and "第 4 行" in heads[3]
+
+
+def test_a_quantity_too_large_for_any_order_says_the_limit(shop):
+    shown = text_of(preview(shop, "TEA-1 5000000\nTEA-2 1").get_data(as_text=True))
+    assert "第 1 行" in shown and "一行最多 1,000,000。" in shown
