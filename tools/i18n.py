@@ -194,7 +194,8 @@ ZH = {
     "Order at once": "立即下单",
     "At most %(n)s on one line.": "一行最多 %(n)s。",
     "Use %(sku)s": "换成 %(sku)s",
-    "Order at once places these lines as one order now (funds and stock checked), without touching your cart.": "立即下单：这些商品直接生成一张订单（核对资金和库存），不动购物车。",
+    "Order at once places %(n)s lines, %(amount)s, as one order now (funds and stock checked), without touching your cart.": "立即下单：这 %(n)s 种商品共 %(amount)s 直接生成一张订单（核对资金和库存），不动购物车。",
+    "This form does not match its preview: check the lines and tap again.": "表单与预览不符：请核对商品后再点一次。",
     # The installable app and reading offline
     "Dinghuo dealer ordering": "订货通 · 经销商订货",
     "Offline": "离线",

@@ -174,10 +174,18 @@ class PreviewLine:
     in_cart: int = 0
     unit_price: int | None = None
     suggestions: tuple[str, ...] = ()
+    # The line ordered at once instead (立即下单, the cart left alone): fitted and priced
+    # without the cart's line. The same as qty and unit_price when the cart holds none of it.
+    order_qty: int = 0
+    order_price: int | None = None
 
     @property
     def amount(self) -> int:
         return (self.unit_price or 0) * self.qty
+
+    @property
+    def order_amount(self) -> int:
+        return (self.order_price or 0) * self.order_qty
 
 
 def preview(user, pasted: Pasted) -> list[PreviewLine]:
@@ -198,7 +206,9 @@ def preview(user, pasted: Pasted) -> list[PreviewLine]:
         in_cart = cart.held(user, item.product.id)
         qty, reason = cart._fit(item, want.qty, in_cart)
         price = item.table.unit_price(in_cart + qty) if qty else None
-        lines.append(PreviewLine(want, item, qty, reason, in_cart, price))
+        alone = cart._fit(item, want.qty, 0)[0] if in_cart else qty
+        alone_price = item.table.unit_price(alone) if alone else None
+        lines.append(PreviewLine(want, item, qty, reason, in_cart, price, (), alone, alone_price))
     return lines
 
 

@@ -52,7 +52,8 @@ def quick_order_preview():
     swap = request.form.get("swap", "")  # "3,7:DRK-005": a close SKU taken for lines 3 and 7
     if ":" in swap:
         rows, _sep, sku = swap.partition(":")
-        text = q.swap(text, [int(r) for r in rows.split(",") if r.isdigit()][: q.MAX_LINES], sku)
+        wanted_rows = [int(r) for r in rows.split(",") if r.isascii() and r.isdigit()]
+        text = q.swap(text, wanted_rows[: q.MAX_LINES], sku)
     try:
         pasted = q.parse(text)
     except q.PasteError:
@@ -83,6 +84,7 @@ def _preview_page(text: str, pasted: q.Pasted, error: str | None = None, status:
         text=text,
         entries=[(line, unread) for _row, line, unread in in_order],
         fitting=[line for line in lines if line.qty],
+        ordering=[line for line in lines if line.order_qty],
         error=error,
         max_qty=q.MAX_QTY,
     )
@@ -109,17 +111,23 @@ def quick_order_add():
     return redirect(url_for("web.cart_page"))
 
 
+class NotItsPreview(Invalid):
+    """A form the preview did not make (altered, or cut short on the way)."""
+
+
 def _sent_lines() -> list[LineRequest]:
-    """The previewed lines the form sends back (sku, qty pairs); Invalid if one is not a
-    whole number, or none is sent."""
-    skus, qtys = request.form.getlist("sku")[:MAX_ADD], request.form.getlist("qty")[:MAX_ADD]
-    try:
-        lines = [LineRequest(sku, int(qty)) for sku, qty in zip(skus, qtys, strict=True)]
-    except ValueError:
-        raise Invalid(_("Not a number.")) from None
-    if not lines:
-        raise Invalid(_("Paste one SKU and its quantity per line."))
-    return lines
+    """The lines the preview priced for ordering at once (order_sku, order_qty pairs);
+    Invalid, with the preview shown again, for a form that is not the preview's own."""
+    skus, qtys = request.form.getlist("order_sku"), request.form.getlist("order_qty")
+    if (
+        not skus
+        or len(skus) != len(qtys)
+        or len(skus) > MAX_ADD
+        or len({sku.upper() for sku in skus}) != len(skus)
+        or not all(qty.isascii() and qty.isdigit() for qty in qtys)
+    ):
+        raise NotItsPreview("The order form does not match its preview.")
+    return [LineRequest(sku, int(qty)) for sku, qty in zip(skus, qtys, strict=True)]
 
 
 @bp.post("/quick-order/order")
@@ -146,6 +154,10 @@ def quick_order_place():
             pasted = q.parse(text)
         except q.PasteError:
             pasted = q.Pasted([], [])
-        return _preview_page(text, pasted, error=explain_error(err), status=err.status)
+        if isinstance(err, NotItsPreview):
+            error = _("This form does not match its preview: check the lines and tap again.")
+        else:
+            error = explain_error(err)
+        return _preview_page(text, pasted, error=error, status=err.status)
     flash(_("Order %(number)s submitted", number=order.number))
     return redirect(url_for("web.order_page", number=order.number))

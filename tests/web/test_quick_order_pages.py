@@ -184,8 +184,8 @@ def _order_form(page: str) -> dict:
         "csrf_token": f.csrf_from(page),
         "idempotency_key": re.search(r'name="idempotency_key" value="([^"]+)"', adding)[1],
         "lines": html.unescape(re.search(r'name="lines" value="([^"]*)"', adding)[1]),
-        "sku": re.findall(r'name="sku" value="([^"]+)"', adding),
-        "qty": re.findall(r'name="qty" value="([^"]+)"', adding),
+        "order_sku": re.findall(r'name="order_sku" value="([^"]+)"', adding),
+        "order_qty": re.findall(r'name="order_qty" value="([^"]+)"', adding),
     }
 
 
@@ -209,7 +209,7 @@ def test_order_at_once_places_the_previewed_lines_once_and_leaves_the_cart(shop)
 
 def test_order_at_once_refused_shows_the_preview_with_why_and_places_nothing(shop):
     data = _order_form(preview(shop, "TEA-1 2").get_data(as_text=True))
-    data["qty"] = ["999"]  # stock was taken meanwhile, or the form was altered
+    data["order_qty"] = ["999"]  # stock was taken meanwhile
     before = db_state()
     response = shop.client.post("/quick-order/order", data=data)
     assert response.status_code in (409, 422)
@@ -244,3 +244,46 @@ def test_the_preview_lists_lines_in_the_order_pasted_the_unread_among_them(shop)
 def test_a_quantity_too_large_for_any_order_says_the_limit(shop):
     shown = text_of(preview(shop, "TEA-1 5000000\nTEA-2 1").get_data(as_text=True))
     assert "第 1 行" in shown and "一行最多 1,000,000。" in shown
+
+
+def test_order_at_once_beside_a_cart_line_is_fitted_and_priced_without_it(shop):
+    cart.add(shop.buyer, "JUICE-6", 12)  # the tier's price from 12 is 900
+    page = preview(shop, "JUICE-6 12").get_data(as_text=True)
+    data = _order_form(page)
+    assert list(zip(data["order_sku"], data["order_qty"], strict=True)) == [("JUICE-6", "12")]
+    assert "¥108.00" in text_of(page)  # 12 × ¥9.00, the order's own price
+    placed = shop.client.post("/quick-order/order", data=data)
+    assert placed.status_code == 302
+    from app.extensions import db
+    from app.models import Order
+
+    order = db.session.scalars(db.select(Order)).one()
+    assert [(line.sku, line.qty, line.unit_price) for line in order.lines] == [("JUICE-6", 12, 900)]
+    view, _ = cart.view(shop.buyer)
+    assert {line.product.sku: line.qty for line in view.lines} == {"JUICE-6": 12}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"order_qty": ["2", "3"]},  # more quantities than SKUs
+        {"order_sku": ["TEA-1", "tea-1"], "order_qty": ["1", "1"]},  # a SKU twice
+        {"order_qty": ["²"]},
+        {"order_sku": [], "order_qty": []},
+    ],
+)
+def test_order_at_once_refuses_a_form_that_is_not_its_previews(shop, change):
+    data = {**_order_form(preview(shop, "TEA-1 2").get_data(as_text=True)), **change}
+    before = db_state()
+    response = shop.client.post("/quick-order/order", data=data)
+    assert response.status_code == 422
+    assert "表单与预览不符" in text_of(response.get_data(as_text=True))
+    assert db_state() == before
+
+
+def test_a_crafted_swap_changes_nothing_and_breaks_nothing(shop):
+    token = f.csrf_from(shop.client.get("/quick-order").data)
+    for swap in ("²:TEA-1", "1:", ":", "1,x,99999999:TEA-1", "1:not a sku"):
+        data = {"lines": "TEA-9 2", "swap": swap, "csrf_token": token}
+        response = shop.client.post("/quick-order", data=data)
+        assert response.status_code == 200, swap
