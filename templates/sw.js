@@ -7,11 +7,13 @@
 const SETTINGS = {{ settings|safe }};
 const SHELL = "shell-" + SETTINGS.version;
 const PAGES = "pages-";  // + the user's key: one cache per user
+const PICTURES = "pictures-";  // + the user's key: product pictures, apart so they never push out pages
 const META = "meta";     // whose pages are kept: the last user the server named
 const CURRENT_USER = "/__offline_user";
 const KEPT_AT = "X-Kept-At";
 const STALE_HASH = /\.[0-9a-f]{10}(?=(\.[^./]+)?$)/;
 const MAX_PAGES = 80;  // per user; the oldest seen goes first
+const MAX_PICTURES = 300;
 const HOME = "/catalog";  // what the home-screen icon (start_url "/") opens offline
 
 self.addEventListener("install", (event) => {
@@ -55,9 +57,9 @@ self.addEventListener("fetch", (event) => {
   if (url.pathname.startsWith("/static/") || url.pathname.startsWith("/vendor/")) {
     event.respondWith(shellFile(request, url));
   } else if (request.mode === "navigate") {
-    event.respondWith(page(request));
+    event.respondWith(fromNetwork(event, PAGES).catch(() => offlineCopy(request)));
   } else if (url.pathname.startsWith("/media/")) {
-    event.respondWith(picture(request));
+    event.respondWith(fromNetwork(event, PICTURES).catch(() => keptPicture(request)));
   }
 });
 
@@ -69,18 +71,21 @@ function shellFile(request, url) {
   );
 }
 
-/* Pages: the network first, always; a kept copy only when the network fails. */
-function page(request) {
-  return fetch(request)
-    .then((response) => remember(request, response.clone()).then(() => response))
-    .catch(() => offlineCopy(request));
+/* Pages and pictures: the network first, always; a kept copy only when the network fails.
+   The answer goes to the page at once; keeping a copy of it happens beside, and a copy that
+   cannot be kept (storage full) never turns a live answer into an offline one. */
+function fromNetwork(event, kind) {
+  return fetch(event.request).then((response) => {
+    event.waitUntil(remember(event.request, response.clone(), kind).catch(() => {}));
+    return response;
+  });
 }
 
-function picture(request) {
-  return fetch(request)
-    .then((response) => remember(request, response.clone()).then(() => response))
-    .catch(() => currentPages().then((cache) => cache && cache.match(request))
-      .then((hit) => hit || Response.error()));
+function keptPicture(request) {
+  return currentUser()
+    .then((user) => (user === SETTINGS.anonymous ? null : caches.open(PICTURES + user)))
+    .then((cache) => cache && cache.match(request))
+    .then((hit) => hit || Response.error());
 }
 
 function currentUser() {
@@ -103,13 +108,16 @@ function setUser(user) {
   });
 }
 
+/* Every user's pages and pictures but `user`'s (null: everyone's). */
 function forgetPagesBut(user) {
+  const mine = [PAGES + user, PICTURES + user];
   return caches.keys().then((names) => Promise.all(names
-    .filter((name) => name.startsWith(PAGES) && name !== PAGES + user)
+    .filter((name) => (name.startsWith(PAGES) || name.startsWith(PICTURES)))
+    .filter((name) => user === null || !mine.includes(name))
     .map((name) => caches.delete(name))));
 }
 
-function remember(request, response) {
+function remember(request, response, kind) {
   const user = response.headers.get(SETTINGS.userHeader);
   if (!user) return Promise.resolve();  // not one of our pages (an error page, say)
   return setUser(user).then(() => {
@@ -119,9 +127,10 @@ function remember(request, response) {
       const headers = new Headers(response.headers);
       headers.set(KEPT_AT, String(Date.now()));
       const copy = new Response(body, { status: 200, headers: headers });
-      return caches.open(PAGES + user).then((cache) => cache.put(request.url, copy)
+      const most = kind === PICTURES ? MAX_PICTURES : MAX_PAGES;
+      return caches.open(kind + user).then((cache) => cache.put(request.url, copy)
         .then(() => cache.keys())
-        .then((kept) => Promise.all(kept.slice(0, Math.max(0, kept.length - MAX_PAGES))
+        .then((kept) => Promise.all(kept.slice(0, Math.max(0, kept.length - most))
           .map((old) => cache.delete(old)))));
     });
   });
@@ -158,6 +167,7 @@ self.addEventListener("message", (event) => {
     const url = new URL(data.url, self.location.origin);
     if (url.origin !== self.location.origin || isNever(url)) return;
     const request = new Request(url.href, { credentials: "same-origin" });
-    event.waitUntil(fetch(request).then((response) => remember(request, response)).catch(() => {}));
+    event.waitUntil(fetch(request).then((response) => remember(request, response, PAGES))
+      .catch(() => {}));
   }
 });

@@ -21,7 +21,7 @@ import hmac
 import json
 
 from flask import Blueprint, Response, current_app, render_template, request, url_for
-from flask_babel import get_locale
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -154,6 +154,23 @@ def manifest():
 
 @bp.get("/offline")
 def offline():
-    """Shown by the worker for a page it has not kept, when there is no signal. Holds nothing
-    of anyone's: the worker fetches it once, at install."""
-    return render_template("offline.html")
+    """Shown by the worker for a page it has not kept, when there is no signal. Fetched once,
+    at install, and shown to whoever is offline on that phone: so it holds nothing of anyone's
+    (no CSRF token, no name) and says it in both languages, Chinese first."""
+    words = []
+    for locale in ("zh_CN", "en"):
+        with force_locale(locale):
+            words.append(
+                {
+                    "lang": "zh-CN" if locale == "zh_CN" else "en",
+                    "missing": _("No connection, and this page was not kept on the phone."),
+                    "kept": _(
+                        "Pages you opened before (products, orders, wallet) can still be "
+                        "read offline."
+                    ),
+                    "products": _("Products"),
+                }
+            )
+    response = Response(render_template("offline.html", words=words), mimetype="text/html")
+    response.headers["Cache-Control"] = "no-cache"
+    return response

@@ -78,9 +78,12 @@ def test_the_offline_page_holds_nothing_of_anyones(shop):
     assert response.status_code == 200
     assert response.headers[pwa.USER_HEADER] == pwa.ANONYMOUS
     assert pwa.COPY_HEADER not in response.headers
+    assert "Set-Cookie" not in response.headers  # no session made for it
     sign_in(shop, "buyer")
     page = shop.get("/offline").get_data(as_text=True)
     assert "SH001" not in page and "buyer" not in page and "购物车" not in page
+    assert "csrf" not in page.lower()  # shown to whoever is offline next: no token of anyone's
+    assert "没有网络" in page and "No connection" in page  # both languages, whoever fetched it
 
 
 def test_dealer_pages_are_marked_with_their_user_and_kept(shop, app):
