@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from app.errors import Conflict, Forbidden
 from app.extensions import db
-from app.models import Order, OrderLine, PinnedProduct, Product, User
+from app.models import Dealer, Order, OrderLine, PinnedProduct, Product, User
 from app.models.orders import CANCELLED, REJECTED
 from app.models.types import utcnow
 from app.services import cart, catalog
@@ -201,6 +201,9 @@ def pin(user: User, sku: str) -> tuple[str, bool]:
     product = catalog.item(dealer, sku).product
     if db.session.get(PinnedProduct, (dealer.id, product.id)) is not None:
         return product.name, False
+    # Colleagues pinning at once take turns on the dealer's row, so the count below is the
+    # count the insert lands on (SQLite has one writer at a time anyway).
+    db.session.execute(select(Dealer.id).where(Dealer.id == dealer.id).with_for_update())
     if len(_pins(dealer)) >= MAX_PINS:
         raise Conflict(f"At most {MAX_PINS} pinned products.", code="too_many_pins")
     # A colleague pinning it at the same moment: the key keeps one pin, and this is a no-op.
@@ -223,14 +226,21 @@ def _insert_pin(dealer_id: int, product_id: int, user_id: int):
 
 def unpin(user: User, sku: str) -> tuple[str, bool]:
     """Take a product off the dealer's pins; returns (its name, whether it was pinned).
-    Raises Forbidden, NotFound for a product the dealer cannot see."""
+    A pin of a product the dealer can no longer see can still go; for any other product
+    the dealer cannot see, NotFound as the cart says it. Raises Forbidden."""
     _require_dealer(user)
     dealer = user.dealer
-    product = catalog.item(dealer, sku).product
-    mine = (PinnedProduct.dealer_id == dealer.id, PinnedProduct.product_id == product.id)
+    pinned = db.session.scalar(
+        select(Product)
+        .join(PinnedProduct, PinnedProduct.product_id == Product.id)
+        .where(PinnedProduct.dealer_id == dealer.id, Product.sku == sku)
+    )
+    if pinned is None:
+        return catalog.item(dealer, sku).product.name, False  # NotFound when not visible
+    mine = (PinnedProduct.dealer_id == dealer.id, PinnedProduct.product_id == pinned.id)
     removed = db.session.execute(delete(PinnedProduct).where(*mine)).rowcount == 1
     db.session.commit()
-    return product.name, removed
+    return pinned.name, removed
 
 
 def is_pinned(user: User, product_id: int) -> bool:

@@ -11,11 +11,12 @@ from sqlalchemy import event, text, update
 
 from app.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from app.extensions import db
-from app.models import Order
+from app.models import Order, User
 from app.models.types import utcnow
 from app.services import cart, catalog, orders, products, usual
 from app.services.orders import LineRequest
 from tests import factories as f
+from tests.threads import run_together
 
 
 @pytest.fixture
@@ -314,6 +315,41 @@ def test_pins_are_capped(shop, monkeypatch):
     # A pin the dealer can no longer see does not hold a place.
     products.set_active("TEA-2", False)
     assert usual.pin(shop.buyer, "MILK-1") == ("牛奶", True)
+
+
+def test_a_pin_of_a_product_now_hidden_can_still_be_taken_off(shop):
+    usual.pin(shop.buyer, "TEA-2")
+    products.set_active("TEA-2", False)
+    assert usual.unpin(shop.buyer, "TEA-2") == ("红茶", True)
+    products.set_active("TEA-2", True)
+    assert listed(shop.buyer) == []
+    with pytest.raises(NotFound):  # not pinned and not visible: as the cart says it
+        usual.unpin(shop.buyer, "VIP-1")
+
+
+@pytest.mark.postgres
+def test_colleagues_pinning_at_once_stay_within_the_cap(app, shop, monkeypatch):
+    monkeypatch.setattr(usual, "MAX_PINS", 3)
+    skus = [f"PIN-{i}" for i in range(12)]
+    for sku in skus:
+        f.product(sku, list_price=100)
+    ids = [f.dealer_user("SH001", f"pinner{i}").id for i in range(len(skus))]
+    db.session.commit()
+    db.session.remove()
+
+    def pin(user_id, sku):
+        with app.app_context():
+            try:
+                return usual.pin(db.session.get(User, user_id), sku)[1]
+            except Conflict as err:
+                return err.code
+            finally:
+                db.session.remove()
+
+    outcomes = run_together([lambda u=u, s=s: pin(u, s) for u, s in zip(ids, skus, strict=True)])
+    assert sorted(map(str, outcomes)) == ["True"] * 3 + ["too_many_pins"] * 9
+    count = "SELECT count(*) FROM pinned_products"
+    assert db.session.execute(text(count)).scalar() == 3
 
 
 def test_is_pinned_answers_for_the_dealer_only(shop):
