@@ -20,7 +20,7 @@ class PinnedProduct(db.Model):
         ForeignKey("dealers.id", ondelete="CASCADE"), primary_key=True
     )
     product_id: Mapped[int] = mapped_column(
-        ForeignKey("products.id", ondelete="CASCADE"), primary_key=True
+        ForeignKey("products.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     # Who pinned it (kept for the record; the pin stays when that login goes).
     pinned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

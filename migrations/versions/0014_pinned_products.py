@@ -7,7 +7,8 @@ Create Date: 2026-12-02 15:00:00
 Pins belong to the dealer (every login of the dealer sees the same ones); the key
 (dealer_id, product_id) makes a pin unique and serves "this dealer's pins". The frequently
 ordered part of the list is read from orders and order_lines through their existing
-indexes (orders(dealer_id, created_at), order_lines(order_id)), so no index is added there.
+indexes (orders(dealer_id, created_at), order_lines(order_id)), so no index is added there;
+product_id has one of its own for the cascade when a product is deleted.
 """
 
 from alembic import op
@@ -48,7 +49,12 @@ def upgrade():
         ),
         sa.PrimaryKeyConstraint("dealer_id", "product_id", name=op.f("pk_pinned_products")),
     )
+    # Deleting a product finds its pins (the cascade) without reading every dealer's.
+    op.create_index(
+        op.f("ix_pinned_products_product_id"), "pinned_products", ["product_id"], unique=False
+    )
 
 
 def downgrade():
+    op.drop_index(op.f("ix_pinned_products_product_id"), table_name="pinned_products")
     op.drop_table("pinned_products")
