@@ -143,3 +143,33 @@ def test_product_names_never_run_under_the_stock_badge(demo, new_context, live_s
         page.goto(f"/catalog?page={n}")
         hidden += page.evaluate(UNDER_BADGE_JS)
     assert not hidden, hidden
+
+
+def test_quick_order_usual_list_and_offline_page_fit_every_phone_width(
+    demo, app, lang, sign_in, shots_dir
+):
+    from app import demo as demo_module
+    from app.extensions import db
+
+    with app.app_context():
+        demo_module.load_demo_history()
+        db.session.remove()
+    code, context = lang
+    suffix = "" if code == "zh_CN" else f"-{code}"
+    page = context.new_page()
+    sign_in(page, "sh001", "demo1234")
+    check_page(page, "/usual", f"usual{suffix}", shots_dir, "#usual-list .usual-row")
+    check_page(page, "/quick-order", f"quick-order{suffix}", shots_dir, "#quick-form")
+    page.fill("textarea[name=lines]", "DRK-001 2\nDRK-003 1\nDRK-0O5 3\nno qty\nDAI-001 40")
+    with page.expect_navigation():
+        page.locator("#quick-preview").click()
+    expect(page.locator("#quick-order-now")).to_be_visible()
+    page.screenshot(path=str(shots_dir / f"quick-preview{suffix}.png"), full_page=True)
+    assert_no_sideways_scroll(page, "quick-order preview")
+    check_page(page, "/offline", f"offline{suffix}", shots_dir, ".offline-words")
+    for path in ("/usual", "/offline"):  # the widest phone the contract names, too
+        page.set_viewport_size({"width": 430, "height": HEIGHT})
+        page.goto(path)
+        found = page.evaluate(OVERFLOW_JS)
+        assert found["scrollWidth"] <= found["clientWidth"] == 430, (path, found)
+        assert not found["offenders"], (path, found)
