@@ -156,3 +156,21 @@ def test_an_unknown_sku_is_fixed_with_one_tap_on_a_close_one(demo, page, sign_in
     expect(page.locator("textarea[name=lines]")).to_have_value("DRK-005 1\nDRK-001 2")
     no_overflow(page)
     assert js_errors.seen == []
+
+
+def test_quick_order_works_without_javascript(demo, app, new_context, login):
+    page = new_context(java_script_enabled=False).new_page()
+    login(page, "sh001", "demo1234")
+    page.goto("/quick-order")
+    page.fill("textarea[name=lines]", "DRK-001 2\nDRK-0O5 1")
+    with page.expect_navigation():
+        page.locator("#quick-preview").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="换成 DRK-005").click()  # a plain submit button
+    expect(page.locator("[data-sku='DRK-005']")).to_be_visible()
+    with page.expect_navigation():
+        page.locator("#quick-add-all").click()
+    assert page.url.endswith("/cart")
+    with app.app_context():
+        view, _ = cart.view(buyer(app))
+        assert {line.product.sku: line.qty for line in view.lines} == {"DRK-001": 2, "DRK-005": 1}
