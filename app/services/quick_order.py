@@ -195,6 +195,7 @@ def preview(user, pasted: Pasted) -> list[PreviewLine]:
     typed = [w.sku for w in pasted.wanted]
     asked = list(dict.fromkeys([*typed, *(s.upper() for s in typed)]))
     found = {i.product.sku.upper(): i for i in cart._items_for(user, asked)} if asked else {}
+    held = cart.held_all(user) if found else {}
     lines = []
     for want in pasted.wanted:
         item = found.get(want.sku.upper())
@@ -203,7 +204,7 @@ def preview(user, pasted: Pasted) -> list[PreviewLine]:
                 PreviewLine(want, None, 0, UNKNOWN_SKU, suggestions=_close(user, want.sku))
             )
             continue
-        in_cart = cart.held(user, item.product.id)
+        in_cart = held.get(item.product.id, 0)
         qty, reason = cart._fit(item, want.qty, in_cart)
         price = item.table.unit_price(in_cart + qty) if qty else None
         alone = cart._fit(item, want.qty, 0)[0] if in_cart else qty
