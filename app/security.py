@@ -5,7 +5,7 @@ once the cookies are HTTPS-only."""
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 
 CSP = "; ".join(
     (
@@ -29,6 +29,11 @@ HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
 }
 HSTS = "max-age=31536000; includeSubDomains"
+NOT_DOCUMENTS = frozenset(
+    {"text/css", "text/javascript", "application/javascript", "image/png", "image/jpeg"}
+)
+ASSET_HEADERS = {"X-Content-Type-Options": "nosniff"}
+WORKERS = frozenset({"pwa.service_worker"})  # scripts whose CSP governs what they run
 
 
 def init_app(app: Flask) -> None:
@@ -38,6 +43,10 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _security_headers(response: Response) -> Response:
-        for name, value in headers.items():
+        # A stylesheet, a script or a picture is never a document: the document-only headers
+        # would only make every asset on a phone's first load heavier. An SVG can be one.
+        asset = response.mimetype in NOT_DOCUMENTS and request.endpoint not in WORKERS
+        wanted = ASSET_HEADERS if asset else headers
+        for name, value in wanted.items():
             response.headers.setdefault(name, value)
         return response

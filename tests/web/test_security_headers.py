@@ -92,3 +92,32 @@ def test_no_template_needs_what_the_policy_forbids():
                 line = text.count("\n", 0, match.start()) + 1
                 found.append(f"{template.relative_to(TEMPLATES)}:{line}: {what}")
     assert found == []
+
+
+@pytest.mark.parametrize(
+    "path, document",
+    [
+        ("/static/css/app.css", False),
+        ("/static/js/app.js", False),
+        ("/static/icons/app-192.png", False),
+        ("/static/icons/favicon.svg", True),  # an SVG opened on its own is a document
+        ("/sw.js", True),  # a worker's script: its CSP governs the worker
+    ],
+)
+def test_assets_carry_only_what_applies_to_them(client, path, document):
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert ("Content-Security-Policy" in response.headers) is document
+    assert ("X-Frame-Options" in response.headers) is document
+
+
+def test_our_css_and_script_are_served_minified(client):
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "static"
+    for name in ("css/app.css", "js/app.js", "css/admin.css"):
+        served = client.get(f"/static/{name}").data
+        source = (root / name).read_bytes()
+        assert len(served) < len(source) * 0.9, name
+        assert b"/*" not in served, name  # the comments stay in the repo
