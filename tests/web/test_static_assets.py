@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import mimetypes
 import re
 from pathlib import Path
 
 import brotli
 import pytest
 
+from app import static_assets
 from app.services import products
 from app.web.helpers import HTMX_VERSION
 from tests import factories as f
@@ -44,9 +46,16 @@ def asset_urls(html: str) -> list[str]:
     return ASSET_URL.findall(html)
 
 
+def served(name: str) -> bytes:
+    """What the app serves for a file under static/: its bytes, our CSS and JS minified."""
+    data = (STATIC / name).read_bytes()
+    minify = static_assets.MINIFIERS.get(mimetypes.guess_type(name)[0] or "")
+    return minify(data.decode()).encode() if minify else data
+
+
 def hashed(name: str) -> str:
-    """The URL path a file under static/ must have: its name with a hash of its content."""
-    digest = hashlib.blake2b((STATIC / name).read_bytes(), digest_size=5).hexdigest()
+    """The URL path a file under static/ must have: its name with a hash of what is served."""
+    digest = hashlib.blake2b(served(name), digest_size=5).hexdigest()
     stem, dot, suffix = name.rpartition(".")
     return f"/static/{stem}.{digest}{dot}{suffix}"
 
@@ -88,7 +97,7 @@ def test_a_tiny_answer_is_not_worth_compressing(shop):
 @pytest.mark.parametrize("name", ["css/app.css", "js/app.js"])
 def test_css_and_js_are_compressed_and_cached_for_a_year(client, coding, name):
     response, body = fetch(client, hashed(name), coding)
-    assert body == (STATIC / name).read_bytes()
+    assert body == served(name)
     assert response.headers["Cache-Control"] == IMMUTABLE
     assert response.mimetype in ("text/css", "text/javascript", "application/javascript")
 
@@ -119,7 +128,7 @@ def test_the_hq_layout_and_the_login_page_use_hashed_urls_too(client):
 def test_the_plain_name_still_works_but_is_revalidated(client):
     response = client.get("/static/css/app.css")
     assert response.status_code == 200
-    assert response.data == (STATIC / "css/app.css").read_bytes()
+    assert response.data == served("css/app.css")
     assert "immutable" not in response.headers["Cache-Control"]
     assert "no-cache" in response.headers["Cache-Control"]
     again = client.get("/static/css/app.css", headers={"If-None-Match": response.headers["ETag"]})
@@ -129,7 +138,7 @@ def test_the_plain_name_still_works_but_is_revalidated(client):
 def test_a_stale_hash_gets_todays_file_but_never_for_a_year(client):
     response = client.get("/static/css/app.0123456789.css")
     assert response.status_code == 200
-    assert response.data == (STATIC / "css/app.css").read_bytes()
+    assert response.data == served("css/app.css")
     assert "immutable" not in response.headers["Cache-Control"]
     assert "max-age=31536000" not in response.headers["Cache-Control"]
 
@@ -172,3 +181,11 @@ def test_statement_downloads_are_sent_as_they_are(shop, kind):
     assert response.status_code == 200
     assert "Content-Encoding" not in response.headers
     assert response.data.startswith(b"\xef\xbb\xbf" if kind == "csv" else b"PK")
+
+
+def test_served_css_and_js_are_the_minified_files_and_still_say_the_same(client):
+    for name in ("css/app.css", "js/app.js"):
+        source = (STATIC / name).read_bytes()
+        body = client.get(f"/static/{name}").data
+        assert body == served(name) and len(body) < len(source)
+    assert b"data-offline-at" in client.get("/static/js/app.js").data  # strings kept as written
