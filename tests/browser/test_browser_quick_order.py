@@ -43,6 +43,14 @@ def buyer(app, username: str = "sh001") -> User:
         return db.session.scalar(select(User).where(User.username == username))
 
 
+def preview_paste(page, lines: str) -> None:
+    """Open 快速下单, paste `lines` and tap 预览 (a plain form post)."""
+    page.goto("/quick-order")
+    page.fill("textarea[name=lines]", lines)
+    with page.expect_navigation():
+        page.locator("#quick-preview").click()
+
+
 def no_overflow(page) -> None:
     sizes = page.evaluate(OVERFLOW_JS)
     assert sizes["scrollWidth"] <= sizes["clientWidth"] and not sizes["offenders"], sizes
@@ -88,10 +96,7 @@ def test_paste_ten_lines_with_three_problems_and_add_the_rest(
 def test_a_preview_ordered_at_once_becomes_one_order(demo, app, page, sign_in, js_errors):
     js_errors.watch(page)
     sign_in(page, "sh001", "demo1234")
-    page.goto("/quick-order")
-    page.fill("textarea[name=lines]", "DRK-001 2\nDAI-001 2")
-    with page.expect_navigation():
-        page.locator("form[action='/quick-order'] [type=submit]").click()
+    preview_paste(page, "DRK-001 2\nDAI-001 2")
     with page.expect_navigation():
         page.locator("#quick-order-now").click()
     assert re.search(r"/orders/[^/]+$", page.url), page.url
@@ -144,10 +149,7 @@ def test_add_from_the_usual_list_in_one_tap_and_pin_a_product(
 def test_an_unknown_sku_is_fixed_with_one_tap_on_a_close_one(demo, page, sign_in, js_errors):
     js_errors.watch(page)
     sign_in(page, "sh001", "demo1234")
-    page.goto("/quick-order")
-    page.fill("textarea[name=lines]", "DRK-0O5 1\nDRK-001 2")
-    with page.expect_navigation():
-        page.locator("form[action='/quick-order'] [type=submit]").click()
+    preview_paste(page, "DRK-0O5 1\nDRK-001 2")
     expect(page.locator("#quick-add-all")).to_have_text(re.compile("1"))
     with page.expect_navigation():
         page.get_by_role("button", name="换成 DRK-005").click()
@@ -161,10 +163,7 @@ def test_an_unknown_sku_is_fixed_with_one_tap_on_a_close_one(demo, page, sign_in
 def test_quick_order_works_without_javascript(demo, app, new_context, login):
     page = new_context(java_script_enabled=False).new_page()
     login(page, "sh001", "demo1234")
-    page.goto("/quick-order")
-    page.fill("textarea[name=lines]", "DRK-001 2\nDRK-0O5 1")
-    with page.expect_navigation():
-        page.locator("#quick-preview").click()
+    preview_paste(page, "DRK-001 2\nDRK-0O5 1")
     with page.expect_navigation():
         page.get_by_role("button", name="换成 DRK-005").click()  # a plain submit button
     expect(page.locator("[data-sku='DRK-005']")).to_be_visible()

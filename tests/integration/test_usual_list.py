@@ -2,12 +2,11 @@
 orders that were not cancelled or rejected; each row is the catalog's product, and adding the
 last quantity goes through the cart's own rules."""
 
-from contextlib import contextmanager
 from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import event, text, update
+from sqlalchemy import text, update
 
 from app.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from app.extensions import db
@@ -16,6 +15,7 @@ from app.models.types import utcnow
 from app.services import cart, catalog, orders, products, usual
 from app.services.orders import LineRequest
 from tests import factories as f
+from tests.statements import count_statements
 from tests.threads import run_together
 
 
@@ -361,20 +361,6 @@ def test_is_pinned_answers_for_the_dealer_only(shop):
 
 
 # --- the history is one statement, through indexes -----------------------------------------
-
-
-@contextmanager
-def count_statements():
-    counter = {"n": 0}
-
-    def count(*_args):
-        counter["n"] += 1
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield counter
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
 
 
 def test_the_list_reads_the_history_in_one_statement_whatever_its_length(shop):

@@ -1,13 +1,10 @@
 """The dealer's catalog pages: prices, search, chips, scroll, stock badges."""
 
-from contextlib import contextmanager
-
 import pytest
-from sqlalchemy import event
 
-from app.extensions import db
 from app.services import products, settings
 from tests import factories as f
+from tests.statements import count_statements
 
 
 @pytest.fixture
@@ -114,20 +111,6 @@ def test_exact_numbers_hidden_when_hq_shows_badges_only(shop):
     settings.update_settings({"show_exact_stock": False})
     html = page(shop, "/catalog?q=DRK")
     assert "<b>100</b>" not in html and "有货" in html
-
-
-@contextmanager
-def count_statements():
-    counter = {"n": 0}
-
-    def before(*_args, **_kwargs):
-        counter["n"] += 1
-
-    event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        yield counter
-    finally:
-        event.remove(db.engine, "before_cursor_execute", before)
 
 
 def test_catalog_page_statement_count_does_not_grow_with_page_size(shop, app):

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import html
 import re
-from contextlib import contextmanager
 from datetime import timedelta
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import event, update
+from sqlalchemy import update
 
 from app.extensions import db
 from app.models import Order
@@ -19,6 +18,7 @@ from app.models.types import utcnow
 from app.services import cart, orders, products, usual
 from app.services.orders import LineRequest
 from tests import factories as f
+from tests.statements import count_statements
 
 
 @pytest.fixture
@@ -159,20 +159,6 @@ def test_the_page_reads_a_fixed_number_of_statements_whatever_its_length(shop):
     with count_statements() as many:
         assert len(rows(page(shop))) == 4
     assert many["n"] == few["n"]
-
-
-@contextmanager
-def count_statements():
-    counter = {"n": 0}
-
-    def count(*_args):
-        counter["n"] += 1
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield counter
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
 
 
 # --- 按上次数量加入 ----------------------------------------------------------------------------
